@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "core/store.h"
+
 static inline char *test_tmpdir(void)
 {
 	char tmpl[] = "/tmp/yizhan-test-XXXXXX";
@@ -49,6 +51,22 @@ static inline int test_is_pg(void)
 {
 	const char *env = getenv("YIZHAN_TEST_STORE");
 	return env != NULL && strncmp(env, "postgres", 8) == 0;
+}
+
+/* Opens the test store and empties it (PostgreSQL: drops the public schema). */
+static inline struct store *test_store_open(void)
+{
+	char *uri = test_store_uri(), *err = NULL;
+	struct store *st = NULL;
+	if (store_open(uri, &st, &err) != 0) {
+		fprintf(stderr, "test store %s: %s\n", uri, err ? err : "?");
+		abort();
+	}
+	free(uri);
+	if (store_driver(st) == STORE_PG &&
+	    store_exec_script(st, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;") != 0)
+		abort();
+	return st;
 }
 
 #endif
