@@ -17,6 +17,7 @@
 #define YZ_AUDIT_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "core/crypto.h"
 #include "core/store.h"
@@ -48,5 +49,18 @@ struct audit_report {
 };
 /* Walks the whole chain and every checkpoint. 0 when it could run (see rep->ok), -1 on store error. */
 int audit_verify(struct store *st, const unsigned char sign_pk[32], struct audit_report *rep);
+
+/*
+ * The hash of an entry with the given seq and ts, as lower-case hex into
+ * out[65]; fields are hashed as given (a NULL stays NULL, distinct from "").
+ * Exact encoding: src/core/audit.c.  For tools and tests; audit_append
+ * computes it itself (after replacing a NULL actor with "anonymous").
+ */
+void audit_hash(const char *prev_hash, int64_t seq, int64_t ts, const struct audit_entry *e,
+		char out[65]);
+
+/* Tests only: the clock audit_append and audit_checkpoint read (NULL: time()).
+ * Set it before any thread appends. */
+void audit_set_clock(time_t (*fn)(void));
 
 #endif

@@ -9,6 +9,8 @@
 #ifndef YZ_MSG_H
 #define YZ_MSG_H
 
+#include <stddef.h>
+
 enum msg_id {
 #define MSG(id, zh) MSG_##id,
 #include "core/msg.def"

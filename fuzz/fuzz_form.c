@@ -1,0 +1,206 @@
+/*
+ * libFuzzer target: urlencoded bodies and query strings (form_parse), the
+ * field check of a representative spec (input_check), Cookie headers
+ * (cookie_get) and percent-decoding (url_decode), all on the same input.
+ *
+ * Beyond "no crash", it checks what the rest of yizhan relies on: every
+ * value a handler gets is valid for its declared type, and every error
+ * names a field that exists and says why.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/input.h"
+#include "core/validate.h"
+
+#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "fuzz_form: %s\n", #cond); abort(); } } while (0)
+
+static const char *const choices[] = { "a", "b", "中", NULL };
+static const char *const allow[] = { "91350100M000100Y53", NULL };
+
+static const struct field_spec spec[] = {
+	{ "name",     FT_TEXT,      FS_REQUIRED, 1, 20,  NULL,    "姓名" },
+	{ "note",     FT_TEXTAREA,  0,           0, 0,   NULL,    "备注" },
+	{ "n",        FT_INT,       0,           -5, 100, NULL,   "数量" },
+	{ "big",      FT_INT,       0,           0, 0,   NULL,    "大数" },
+	{ "ok",       FT_BOOL,      0,           0, 0,   NULL,    "同意" },
+	{ "c",        FT_CHOICE,    0,           0, 0,   choices, "选项" },
+	{ "id",       FT_IDCARD,    0,           0, 0,   NULL,    "身份证号" },
+	{ "uscc",     FT_USCC,      0,           0, 0,   NULL,    "统一社会信用代码" },
+	{ "phone",    FT_PHONE,     0,           0, 0,   NULL,    "手机号" },
+	{ "email",    FT_EMAIL,     0,           0, 0,   NULL,    "电子邮箱" },
+	{ "login",    FT_LOGIN,     0,           0, 0,   NULL,    "用户名" },
+	{ "pw",       FT_PASSWORD,  0,           0, 0,   NULL,    "密码" },
+	{ "dept",     FT_DEPT_CODE, 0,           0, 0,   NULL,    "部门编码" },
+	{ "day",      FT_DATE,      0,           0, 0,   NULL,    "日期" },
+	{ NULL,       FT_TEXT,      0,           0, 0,   NULL,    NULL },
+};
+
+static void check_error(const struct input_error *err)
+{
+	size_t n = strnlen(err->field, sizeof(err->field));
+
+	CHECK(n < sizeof(err->field));
+	CHECK(err->msg > MSG_NONE && err->msg < MSG__MAX);
+	CHECK(err->status == 400 || err->status == 413);
+	CHECK(validate_utf8(err->field, n) == MSG_NONE);
+}
+
+/* Every value left after a successful input_check is valid for its type. */
+static void check_normalised(const json_t *obj)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v) {
+		const struct field_spec *f = spec;
+		while (f->name != NULL && strcmp(f->name, key) != 0)
+			f++;
+		CHECK(f->name != NULL);
+		if (f->type == FT_INT) {
+			CHECK(json_is_integer(v));
+			if (f->min < f->max)
+				CHECK(json_integer_value(v) >= f->min && json_integer_value(v) <= f->max);
+			continue;
+		}
+		if (f->type == FT_BOOL) {
+			CHECK(json_is_boolean(v));
+			continue;
+		}
+		CHECK(json_is_string(v));
+		const char *s = json_string_value(v);
+		size_t len = json_string_length(v);
+		CHECK(len > 0 && strlen(s) == len);
+		CHECK(validate_text(s, len, 0, 5000, f->type == FT_TEXTAREA) == MSG_NONE);
+		if (f->type != FT_PASSWORD && len > 0)
+			CHECK(s[0] != ' ' && s[len - 1] != ' ');
+		switch (f->type) {
+		case FT_IDCARD:
+			CHECK(validate_idcard(s) == MSG_NONE);
+			break;
+		case FT_USCC:
+			CHECK(validate_uscc_allow(s, allow, NULL) == MSG_NONE);
+			break;
+		case FT_PHONE:
+			CHECK(validate_phone(s) == MSG_NONE);
+			break;
+		case FT_EMAIL:
+			CHECK(validate_email(s) == MSG_NONE);
+			break;
+		case FT_LOGIN:
+			CHECK(validate_login(s) == MSG_NONE);
+			break;
+		case FT_DEPT_CODE:
+			CHECK(validate_dept_code(s) == MSG_NONE);
+			break;
+		case FT_DATE:
+			CHECK(validate_date(s) == MSG_NONE);
+			break;
+		case FT_CHOICE:
+			CHECK(strcmp(s, "a") == 0 || strcmp(s, "b") == 0 || strcmp(s, "中") == 0);
+			break;
+		case FT_TEXT:
+			CHECK(utf8_chars(s, len) <= 20);
+			break;
+		default:
+			break;
+		}
+	}
+	CHECK(json_object_get(obj, "name") != NULL);
+}
+
+static void fuzz_forms(const char *data, size_t size)
+{
+	struct input_error err;
+	json_t *obj = NULL;
+	const char *key;
+	json_t *v;
+
+	if (form_parse(data, size, &obj, &err) != 0) {
+		CHECK(obj == NULL);
+		check_error(&err);
+		return;
+	}
+	CHECK(obj != NULL && err.msg == MSG_NONE);
+	CHECK(json_object_size(obj) <= INPUT_MAX_FIELDS);
+	json_object_foreach(obj, key, v) {
+		size_t klen = strlen(key);
+		CHECK(klen > 0 && klen < 64);
+		CHECK(json_is_string(v));
+		CHECK(strlen(json_string_value(v)) == json_string_length(v));
+		CHECK(validate_utf8(json_string_value(v), json_string_length(v)) == MSG_NONE);
+	}
+	if (input_check(spec, obj, 1, &err) == 0) {
+		CHECK(err.msg == MSG_NONE);
+		check_normalised(obj);
+	} else {
+		check_error(&err);
+		CHECK(err.status == 400 && err.field[0] != '\0');
+	}
+	json_decref(obj);
+}
+
+static void fuzz_cookie(const char *data, size_t size)
+{
+	char *hdr = malloc(size + 1), out[8];
+	const char *names[] = { "sid", "a", "", NULL };
+
+	if (hdr == NULL)
+		return;
+	memcpy(hdr, data, size);
+	hdr[size] = '\0';
+	for (int i = 0; names[i] != NULL; i++) {
+		memset(out, 'Z', sizeof(out));
+		if (cookie_get(hdr, names[i], out, sizeof(out)) == 0) {
+			CHECK(memchr(out, '\0', sizeof(out)) != NULL);
+			CHECK(strstr(hdr, names[i]) != NULL);
+		}
+	}
+	/* the first cookie's own name must be found */
+	char *eq = strchr(hdr, '=');
+	if (eq != NULL && eq - hdr < 40 && memchr(hdr, ';', (size_t)(eq - hdr)) == NULL) {
+		char name[48];
+		size_t b = strspn(hdr, " \t;"), n = (size_t)(eq - hdr);
+		if (b < n) {
+			memcpy(name, hdr + b, n - b);
+			name[n - b] = '\0';
+			CHECK(cookie_get(hdr, name, out, sizeof(out)) == 0);
+		}
+	}
+	free(hdr);
+}
+
+static void fuzz_decode(const char *data, size_t size)
+{
+	char *b = malloc(size + 1);
+	size_t pct = 0;
+
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < size; i++)
+		pct += data[i] == '%';
+	for (int plus = 0; plus < 2; plus++) {
+		size_t n = size;
+		memcpy(b, data, size);
+		if (url_decode(b, &n, plus) == 0) {
+			/* each escape is three bytes in, one out */
+			CHECK(n == size - 2 * pct);
+			if (!plus)
+				CHECK(pct > 0 || memcmp(b, data, size) == 0);
+		}
+	}
+	free(b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *s = (const char *)data;
+
+	input_set_uscc_allow(allow);
+	fuzz_forms(s, size);
+	fuzz_cookie(s, size);
+	fuzz_decode(s, size);
+	return 0;
+}

@@ -1,0 +1,496 @@
+/*
+ * Administration pages: the department tree, accounts and roles, jobs and
+ * the audit trail.  Platform admins manage everything; a department admin
+ * manages the staff of the departments they administer.
+ */
+#include "apps/portal/portal.h"
+#include "apps/portal/portal_int.h"
+#include "core/account.h"
+#include "core/audit.h"
+#include "core/auth.h"
+#include "core/dept.h"
+#include "core/jobs.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Adds "depts" (the tree) and "levels" for department selects. */
+void form_fill_depts(struct req *r, json_t *ctx)
+{
+	json_t *tree = dept_tree(r->st);
+	json_t *sel = json_object_get(json_object_get(ctx, "values"), "parent_id");
+	json_t *sel2 = json_object_get(json_object_get(ctx, "values"), "dept_id");
+	json_int_t want = json_is_integer(sel) ? json_integer_value(sel) : 0;
+	json_int_t want2 = json_is_integer(sel2) ? json_integer_value(sel2) : 0;
+	size_t i;
+	json_t *d;
+	json_array_foreach(tree, i, d) {
+		json_int_t id = json_integer_value(json_object_get(d, "id"));
+		json_object_set_new(d, "selected", json_boolean(id == want || id == want2));
+		json_object_set_new(d, "prefix",
+				    json_string(arena_printf(r->arena, "%.*s",
+							     (int)json_integer_value(json_object_get(d, "depth")) * 3,
+							     "　　　　　　　　　　　　　　　　　　　　")));
+	}
+	json_object_set_new(ctx, "depts", tree ? tree : json_array());
+	json_t *levels = json_array();
+	const char *cur = json_string_value(json_object_get(json_object_get(ctx, "values"), "level"));
+	for (int k = 0; dept_levels[k]; k++)
+		json_array_append_new(levels, json_pack("{s:s,s:s,s:b}", "value", dept_levels[k], "label",
+							dept_level_label(dept_levels[k]), "selected",
+							cur && strcmp(cur, dept_levels[k]) == 0));
+	json_object_set_new(ctx, "levels", levels);
+	if (r->route != NULL && r->param_val[0] != NULL && r->nparams > 0)
+		json_object_set_new(ctx, "id", json_string(r->param_val[0]));
+}
+
+/* GET /admin/depts  ctx: depts (tree with indent) */
+void page_depts(struct req *r)
+{
+	json_t *tree = dept_tree(r->st);
+	if (tree == NULL) {
+		resp_error(r, 500, MSG_HTTP_500, NULL);
+		return;
+	}
+	resp_page(r, 200, "portal/depts", json_pack("{s:s,s:o}", "title", "部门管理", "depts", tree));
+}
+
+/* GET /admin/depts/new and /admin/depts/import */
+void page_dept_new(struct req *r)
+{
+	json_t *ctx = json_pack("{s:s,s:{s:s}}", "title", "新建部门", "values", "level", "county");
+	if (strcmp(r->path, "/admin/depts/import") == 0) {
+		json_object_set_new(ctx, "title", json_string("导入部门"));
+		resp_page(r, 200, "portal/dept_import", ctx);
+		return;
+	}
+	form_fill_depts(r, ctx);
+	resp_page(r, 200, "portal/dept_form", ctx);
+}
+
+static void dept_in_from(struct req *r, struct dept_in *d)
+{
+	d->code = req_in_str(r, "code");
+	d->name = req_in_str(r, "name");
+	d->parent_id = req_in_int(r, "parent_id", 0);
+	d->level = req_in_str(r, "level");
+	d->sort = req_in_int(r, "sort", 0);
+}
+
+static void dept_saved(struct req *r, int rc, enum msg_id why, const char *field, int64_t id,
+		       const char *action)
+{
+	if (rc != 0) {
+		if (why == MSG_HTTP_500 || why == MSG_HTTP_404) {
+			resp_error(r, why == MSG_HTTP_404 ? 404 : 500, why, NULL);
+			return;
+		}
+		struct input_error e = { 400, why, "" };
+		snprintf(e.field, sizeof e.field, "%s", field ? field : "");
+		resp_input_error(r, &e);
+		return;
+	}
+	char *obj = arena_printf(r->arena, "dept:%lld", (long long)id);
+	if (portal_audit(r, action, obj, id, NULL) != 0)
+		return;
+	if (r->is_api) {
+		json_t *d = dept_json(r->st, id);
+		resp_json(r, strcmp(action, "dept.create") == 0 ? 201 : 200, d ? d : json_object());
+		return;
+	}
+	resp_redirect(r, arena_printf(r->arena, "/admin/depts/%lld?saved=1", (long long)id));
+}
+
+void do_dept_new(struct req *r)
+{
+	struct dept_in d;
+	int64_t id = 0;
+	enum msg_id why = MSG_NONE;
+	const char *field = NULL;
+	dept_in_from(r, &d);
+	int rc = dept_create(r->st, &d, &id, &why, &field);
+	dept_saved(r, rc, why, field, id, "dept.create");
+}
+
+/* GET /admin/depts/{id}  ctx: dept, values (for the form), depts, levels, staff, saved */
+void page_dept_edit(struct req *r)
+{
+	int64_t id;
+	if (req_param_id(r, "id", &id) != 0)
+		return;
+	json_t *d = dept_json(r->st, id);
+	if (d == NULL) {
+		resp_error(r, 404, MSG_DEPT_NOT_FOUND, NULL);
+		return;
+	}
+	static const char q[] =
+		"SELECT u.id, u.login, u.name, r.role FROM user_roles r JOIN users u ON u.id = r.user_id "
+		"WHERE r.dept_id = $1 ORDER BY u.name, r.role";
+	struct store_res *res = NULL;
+	struct sval p[] = { SVI(id) };
+	if (store_query(r->st, q, p, 1, &res) != STORE_OK) {
+		json_decref(d);
+		resp_error(r, 500, MSG_HTTP_500, NULL);
+		return;
+	}
+	json_t *staff = json_array();
+	for (int i = 0; i < store_res_rows(res); i++) {
+		const char *role = store_res_text(res, i, 3);
+		json_array_append_new(staff, json_pack("{s:I,s:s,s:s,s:s}", "id",
+						       (json_int_t)store_res_int(res, i, 0), "login",
+						       store_res_text(res, i, 1), "name", store_res_text(res, i, 2),
+						       "role_label",
+						       strcmp(role, "staff") == 0 ? msg(MSG_ROLE_STAFF)
+						       : strcmp(role, "dept_admin") == 0 ? msg(MSG_ROLE_DEPT_ADMIN)
+											: msg(MSG_ROLE_PLATFORM_ADMIN)));
+	}
+	store_res_free(res);
+	json_t *ctx = json_pack("{s:O,s:O,s:o,s:b,s:b}", "title", json_object_get(d, "name"), "values", d,
+				"staff", staff, "saved", req_query(r, "saved") != NULL, "can_edit",
+				(r->who.roles & ROLEBIT_PLATFORM_ADMIN) != 0);
+	json_object_set_new(ctx, "dept", d);
+	form_fill_depts(r, ctx);
+	resp_page(r, 200, "portal/dept_form", ctx);
+}
+
+void do_dept_edit(struct req *r)
+{
+	int64_t id;
+	if (req_param_id(r, "id", &id) != 0)
+		return;
+	struct dept_in d;
+	enum msg_id why = MSG_NONE;
+	const char *field = NULL;
+	dept_in_from(r, &d);
+	int rc = dept_update(r->st, id, &d, &why, &field);
+	dept_saved(r, rc, why, field, id, "dept.update");
+}
+
+/* The job that imports departments: one transaction, all or nothing. */
+static void import_progress(void *arg, int64_t done, int64_t total)
+{
+	struct job *j = arg;
+	(void)j;
+	(void)done;
+	(void)total;
+	/* The import runs inside one transaction: progress rows would be invisible
+	 * until commit, so the page shows "running" and then the result. */
+}
+
+static int job_dept_import(struct job *j, json_t **result, char **message)
+{
+	const char *csv = json_string_value(json_object_get(j->params, "csv"));
+	if (csv == NULL) {
+		*message = xstrdup(msg(MSG_CSV_BAD));
+		return -1;
+	}
+	int64_t total = 0;
+	for (const char *p = csv; *p; p++)
+		total += *p == '\n';
+	jobs_progress(j, 0, total);
+	if (store_begin(j->st) != STORE_OK) {
+		*message = xstrdup(msg(MSG_HTTP_503));
+		return -1;
+	}
+	json_t *report = NULL;
+	if (dept_import_csv(j->st, csv, strlen(csv), &report, import_progress, j) != 0) {
+		store_rollback(j->st);
+		*result = json_pack("{s:o}", "errors", report ? report : json_array());
+		*message = xstrdup(report ? msg(MSG_CSV_BAD) : msg(MSG_HTTP_500));
+		return -1;
+	}
+	char *detail = json_dumps(report, JSON_COMPACT);
+	struct audit_entry a = { j->user_id, "job", "dept.import", NULL, 0, NULL, detail };
+	int arc = audit_append(j->st, &a);
+	free(detail);
+	if (arc != 0 || store_commit(j->st) != STORE_OK) {
+		store_rollback(j->st);
+		json_decref(report);
+		*message = xstrdup(msg(MSG_HTTP_500));
+		return -1;
+	}
+	*result = report;
+	jobs_progress(j, total, total);
+	return 0;
+}
+
+void portal_register_jobs(void)
+{
+	jobs_register("dept.import", job_dept_import);
+}
+
+/* POST /admin/depts/import (and the API): queues the job, shows its page. */
+void do_dept_import(struct req *r)
+{
+	int64_t id = 0;
+	json_t *params = json_pack("{s:O}", "csv", json_object_get(r->in, "csv"));
+	int rc = jobs_enqueue(r->st, "dept.import", params, r->who.user_id, 0, &id);
+	json_decref(params);
+	if (rc != 0) {
+		resp_error(r, 500, MSG_HTTP_500, NULL);
+		return;
+	}
+	if (portal_audit(r, "job.create", arena_printf(r->arena, "job:%lld", (long long)id), 0,
+			 "{\"kind\":\"dept.import\"}") != 0)
+		return;
+	jobs_kick();
+	if (r->is_api) {
+		r->location = arena_printf(r->arena, "/api/v1/jobs/%lld", (long long)id);
+		resp_json(r, 202, json_pack("{s:I,s:s}", "job", (json_int_t)id, "href", r->location));
+		return;
+	}
+	resp_redirect(r, arena_printf(r->arena, "/jobs/%lld", (long long)id));
+}
+
+/* GET /jobs/{id}  ctx: job */
+void page_job(struct req *r)
+{
+	int64_t id;
+	if (req_param_id(r, "id", &id) != 0)
+		return;
+	json_t *j = jobs_json(r->st, id);
+	if (j == NULL || (json_integer_value(json_object_get(j, "user_id")) != r->who.user_id &&
+			  !(r->who.roles & ROLEBIT_PLATFORM_ADMIN))) {
+		json_decref(j);
+		resp_error(r, 404, MSG_JOB_NOT_FOUND, NULL);
+		return;
+	}
+	resp_page(r, 200, "portal/job", json_pack("{s:s,s:o}", "title", "任务进度", "job", j));
+}
+
+/* GET /admin/users  ctx: page {items,next}, kind, q, kinds */
+void page_users(struct req *r)
+{
+	const char *kind = req_in_str(r, "kind"), *q = req_in_str(r, "q");
+	json_t *page = account_list(r->st, kind, q, req_in_int(r, "after", 0), (int)req_in_int(r, "limit", 50));
+	if (page == NULL) {
+		resp_error(r, 500, MSG_HTTP_500, NULL);
+		return;
+	}
+	json_t *ctx = json_pack("{s:s,s:o,s:s,s:s}", "title", "人员与账号", "page", page, "kind",
+				kind ? kind : "", "q", q ? q : "");
+	json_t *next = json_object_get(page, "next");
+	if (json_is_integer(next))
+		json_object_set_new(ctx, "next_href",
+				    json_string(arena_printf(r->arena, "/admin/users?after=%lld%s%s",
+							     (long long)json_integer_value(next),
+							     kind ? "&kind=" : "", kind ? kind : "")));
+	resp_page(r, 200, "portal/users", ctx);
+}
+
+void page_user_new(struct req *r)
+{
+	json_t *ctx = json_pack("{s:s,s:{s:s}}", "title", "新建工作人员账号", "values", "role", "staff");
+	form_fill_depts(r, ctx);
+	resp_page(r, 200, "portal/user_new", ctx);
+}
+
+int portal_create_staff(struct req *r, int64_t *id, const char **pw)
+{
+	int64_t dept = req_in_int(r, "dept_id", 0);
+	json_t *d = dept_json(r->st, dept);
+	if (d == NULL) {
+		struct input_error e = { 400, MSG_DEPT_NOT_FOUND, "dept_id" };
+		resp_input_error(r, &e);
+		return -1;
+	}
+	json_decref(d);
+	if (!portal_can_admin_dept(r, dept)) {
+		resp_error(r, 403, MSG_NOT_YOUR_DEPT, "dept_id");
+		return -1;
+	}
+	*pw = portal_one_time_password(r);
+	struct account_new a = { req_in_str(r, "login"), "staff", req_in_str(r, "name"), NULL, NULL,
+				 req_in_str(r, "phone"), req_in_str(r, "email"), *pw, 1 };
+	enum msg_id why;
+	const char *field = NULL;
+	if (account_create(r->st, http_ctx()->keys, &a, id, &why, &field) != 0) {
+		if (why == MSG_HTTP_500) {
+			resp_error(r, 500, why, NULL);
+			return -1;
+		}
+		struct input_error e = { 400, why, "" };
+		snprintf(e.field, sizeof e.field, "%s", field ? field : "");
+		resp_input_error(r, &e);
+		return -1;
+	}
+	if (account_add_role(r->st, *id, dept, req_in_str(r, "role")) != 0) {
+		resp_error(r, 500, MSG_HTTP_500, NULL);
+		return -1;
+	}
+	return portal_audit(r, "user.create", arena_printf(r->arena, "user:%lld", (long long)*id), dept,
+			    arena_printf(r->arena, "{\"role\":\"%s\"}", req_in_str(r, "role")));
+}
+
+/* POST /admin/users/new: shows the one-time password once. */
+void do_user_new(struct req *r)
+{
+	int64_t id = 0;
+	const char *pw = NULL;
+	if (portal_create_staff(r, &id, &pw) != 0)
+		return;
+	json_t *account = account_json(r->st, id);
+	resp_page(r, 201, "portal/user_created",
+		  json_pack("{s:s,s:o,s:s}", "title", "账号已创建", "account", account ? account : json_object(),
+			    "password", pw));
+}
+
+/* GET /admin/users/{id}  ctx: account, depts (for granting), can_admin, saved */
+void page_user(struct req *r)
+{
+	int64_t id;
+	if (req_param_id(r, "id", &id) != 0)
+		return;
+	json_t *a = account_json(r->st, id);
+	if (a == NULL) {
+		resp_error(r, 404, MSG_USER_NOT_FOUND, NULL);
+		return;
+	}
+	struct audit_entry e = { r->who.user_id, r->who.login, "read.person",
+				 arena_printf(r->arena, "user:%lld", (long long)id), 0, r->ip, NULL };
+	if (json_is_string(json_object_get(a, "ident_masked")) && audit_append_tx(r->st, &e) != 0) {
+		json_decref(a);
+		resp_error(r, 500, MSG_HTTP_500, NULL);
+		return;
+	}
+	json_t *ctx = json_pack("{s:s,s:o,s:b,s:b}", "title", "账号详情", "account", a, "is_admin",
+				(r->who.roles & ROLEBIT_PLATFORM_ADMIN) != 0, "saved",
+				req_query(r, "saved") != NULL);
+	form_fill_depts(r, ctx);
+	json_t *roles = json_array();
+	json_array_append_new(roles, json_pack("{s:s,s:s}", "value", "staff", "label", msg(MSG_ROLE_STAFF)));
+	json_array_append_new(roles, json_pack("{s:s,s:s}", "value", "dept_admin", "label",
+					       msg(MSG_ROLE_DEPT_ADMIN)));
+	if (r->who.roles & ROLEBIT_PLATFORM_ADMIN)
+		json_array_append_new(roles, json_pack("{s:s,s:s}", "value", "platform_admin", "label",
+						       msg(MSG_ROLE_PLATFORM_ADMIN)));
+	json_object_set_new(ctx, "role_choices", roles);
+	resp_page(r, 200, "portal/user", ctx);
+}
+
+static int role_change(struct req *r, int add, int64_t *uid)
+{
+	if (req_param_id(r, "id", uid) != 0)
+		return -1;
+	int64_t dept = req_in_int(r, "dept_id", 0);
+	const char *role = req_in_str(r, "role");
+	json_t *a = account_json(r->st, *uid);
+	json_t *d = dept_json(r->st, dept);
+	int staff = a && strcmp(json_string_value(json_object_get(a, "kind")), "staff") == 0;
+	json_decref(a);
+	json_decref(d);
+	if (a == NULL) {
+		resp_error(r, 404, MSG_USER_NOT_FOUND, NULL);
+		return -1;
+	}
+	if (d == NULL) {
+		resp_error(r, 400, MSG_DEPT_NOT_FOUND, "dept_id");
+		return -1;
+	}
+	if (!staff) {
+		resp_error(r, 400, MSG_ROLE_UNKNOWN, "role");
+		return -1;
+	}
+	int platform = strcmp(role, "platform_admin") == 0;
+	if ((platform && !(r->who.roles & ROLEBIT_PLATFORM_ADMIN)) || !portal_can_admin_dept(r, dept)) {
+		resp_error(r, 403, MSG_NOT_YOUR_DEPT, "dept_id");
+		return -1;
+	}
+	if ((add ? account_add_role(r->st, *uid, dept, role) : account_remove_role(r->st, *uid, dept, role)) != 0) {
+		resp_error(r, 500, MSG_HTTP_500, NULL);
+		return -1;
+	}
+	return portal_audit(r, add ? "user.role_add" : "user.role_remove",
+			    arena_printf(r->arena, "user:%lld", (long long)*uid), dept,
+			    arena_printf(r->arena, "{\"role\":\"%s\"}", role));
+}
+
+void do_user_role_add(struct req *r)
+{
+	int64_t uid;
+	if (role_change(r, 1, &uid) == 0)
+		resp_redirect(r, arena_printf(r->arena, "/admin/users/%lld?saved=1", (long long)uid));
+}
+
+void do_user_role_remove(struct req *r)
+{
+	int64_t uid;
+	if (role_change(r, 0, &uid) == 0)
+		resp_redirect(r, arena_printf(r->arena, "/admin/users/%lld?saved=1", (long long)uid));
+}
+
+static void user_flag(struct req *r, const char *action)
+{
+	int64_t uid;
+	if (req_param_id(r, "id", &uid) != 0)
+		return;
+	int rc;
+	if (strcmp(action, "user.disable") == 0)
+		rc = account_set_disabled(r->st, uid, 1) || auth_logout_all(r->st, uid);
+	else if (strcmp(action, "user.enable") == 0)
+		rc = account_set_disabled(r->st, uid, 0);
+	else
+		rc = account_reset_totp(r->st, uid) || auth_logout_all(r->st, uid);
+	if (rc != 0) {
+		resp_error(r, 404, MSG_USER_NOT_FOUND, NULL);
+		return;
+	}
+	if (portal_audit(r, action, arena_printf(r->arena, "user:%lld", (long long)uid), 0, NULL) != 0)
+		return;
+	resp_redirect(r, arena_printf(r->arena, "/admin/users/%lld?saved=1", (long long)uid));
+}
+
+void do_user_disable(struct req *r)
+{
+	user_flag(r, "user.disable");
+}
+
+void do_user_enable(struct req *r)
+{
+	user_flag(r, "user.enable");
+}
+
+void do_user_reset_totp(struct req *r)
+{
+	user_flag(r, "user.totp_reset");
+}
+
+/* GET /admin/audit  ctx: entries, report {ok, entries, checkpoints, first_bad_seq, reason}, next_href */
+void page_audit(struct req *r)
+{
+	static const char q[] =
+		"SELECT seq, ts, actor, action, object, ip, hash FROM audit_log "
+		"WHERE ($1 = 0 OR seq < $1) ORDER BY seq DESC LIMIT $2";
+	int64_t after = req_in_int(r, "after", 0), limit = req_in_int(r, "limit", 50);
+	struct store_res *res = NULL;
+	struct sval p[] = { SVI(after), SVI(limit) };
+	if (store_query(r->st, q, p, 2, &res) != STORE_OK) {
+		resp_error(r, 500, MSG_HTTP_500, NULL);
+		return;
+	}
+	json_t *entries = json_array();
+	int n = store_res_rows(res);
+	for (int i = 0; i < n; i++) {
+		char ts[32];
+		time_t t = (time_t)store_res_int(res, i, 1);
+		struct tm tm;
+		localtime_r(&t, &tm);
+		strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
+		const char *obj = store_res_text(res, i, 4), *ip = store_res_text(res, i, 5);
+		json_array_append_new(entries, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "seq",
+							 (json_int_t)store_res_int(res, i, 0), "ts", ts,
+							 "actor", store_res_text(res, i, 2), "action",
+							 store_res_text(res, i, 3), "object", obj ? obj : "",
+							 "ip", ip ? ip : "", "hash",
+							 arena_strndup(r->arena, store_res_text(res, i, 6), 12)));
+	}
+	json_t *ctx = json_pack("{s:s,s:o}", "title", "审计日志", "entries", entries);
+	if (n == limit && n > 0)
+		json_object_set_new(ctx, "next_href",
+				    json_string(arena_printf(r->arena, "/admin/audit?after=%lld",
+							     (long long)store_res_int(res, n - 1, 0))));
+	store_res_free(res);
+	resp_page(r, 200, "portal/audit", ctx);
+}

@@ -1,0 +1,80 @@
+/* Private to the portal application: its handlers, shared by its files. */
+#ifndef YZ_PORTAL_INT_H
+#define YZ_PORTAL_INT_H
+
+#include "core/http.h"
+
+/* pages.c */
+void page_home(struct req *r);
+void page_login(struct req *r);
+void do_login(struct req *r);
+void page_totp(struct req *r);
+void do_totp(struct req *r);
+void page_enroll(struct req *r);
+void do_enroll(struct req *r);
+void do_logout(struct req *r);
+void do_logout_all(struct req *r);
+void page_register(struct req *r);
+void do_register(struct req *r);
+void page_desk(struct req *r);
+void page_account(struct req *r);
+void do_password(struct req *r);
+
+/* admin.c */
+void page_depts(struct req *r);
+void page_dept_new(struct req *r);
+void do_dept_new(struct req *r);
+void page_dept_edit(struct req *r);
+void do_dept_edit(struct req *r);
+void do_dept_import(struct req *r);
+void page_users(struct req *r);
+void page_user_new(struct req *r);
+void do_user_new(struct req *r);
+void page_user(struct req *r);
+void do_user_role_add(struct req *r);
+void do_user_role_remove(struct req *r);
+void do_user_disable(struct req *r);
+void do_user_enable(struct req *r);
+void do_user_reset_totp(struct req *r);
+void page_job(struct req *r);
+void page_audit(struct req *r);
+
+/* api.c */
+void api_index(struct req *r);
+void api_openapi(struct req *r);
+void api_session_new(struct req *r);
+void api_session_totp(struct req *r);
+void api_session_delete(struct req *r);
+void api_me(struct req *r);
+void api_desk(struct req *r);
+void api_register(struct req *r);
+void api_depts(struct req *r);
+void api_dept(struct req *r);
+void api_dept_create(struct req *r);
+void api_dept_update(struct req *r);
+void api_dept_import(struct req *r);
+void api_users(struct req *r);
+void api_user(struct req *r);
+void api_user_create(struct req *r);
+void api_user_roles_add(struct req *r);
+void api_user_roles_remove(struct req *r);
+void api_job(struct req *r);
+
+/* shared helpers (pages.c) */
+json_t *desk_items(struct req *r);
+/* Registers a person from validated input; 0 with *id or -1 after answering. */
+int portal_register_person(struct req *r, int64_t *id);
+/* Creates a staff account from validated input; 0 with *id and *pw (arena) or -1 after answering. */
+int portal_create_staff(struct req *r, int64_t *id, const char **pw);
+/* Audit entry for r's actor inside r's transaction; answers 500 and returns -1 on failure. */
+int portal_audit(struct req *r, const char *action, const char *object, int64_t dept_id,
+		 const char *detail);
+/* Can r's user administer dept (dept admin there or platform admin)? */
+int portal_can_admin_dept(struct req *r, int64_t dept_id);
+/* Generates a one-time password into the arena. */
+const char *portal_one_time_password(struct req *r);
+
+extern const struct field_spec fs_login[], fs_totp[], fs_register[], fs_password[], fs_dept[],
+	fs_dept_import[], fs_staff_new[], fs_role[], fs_list_users[], fs_page[];
+
+#endif

@@ -1,0 +1,823 @@
+/*
+ * http: the libmicrohttpd server.
+ *
+ * libmicrohttpd is used the documented way: the access handler allocates
+ * the request on its first call, consumes the body chunk by chunk, answers
+ * on the last call, and the completion callback frees the request.
+ *
+ * Threads: on SQLite the daemon runs a pool of epoll polling threads
+ * (conf.threads) and requests run inline on them: SQLite point reads and
+ * short writes never wait on a network.  On PostgreSQL, where every query is
+ * a network round trip, the daemon runs thread-per-connection, so no thread
+ * that polls other connections ever waits on the database (DESIGN §3).
+ */
+#include "core/http.h"
+#include "core/conf.h"
+#include "core/crypto.h"
+#include "core/embed.h"
+#include "core/http_int.h"
+#include "core/log.h"
+#include "core/validate.h"
+#include "core/xalloc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static const struct server_ctx *g_ctx;
+static atomic_int inflight;
+static atomic_int stopping;
+static int access_fd = -1;
+
+const struct server_ctx *http_ctx(void)
+{
+	return g_ctx;
+}
+
+/* ---------- static files (web/), held in memory with ETags ---------- */
+
+struct static_file {
+	const char *path;              /* "/static/site.css" */
+	struct MHD_Response *ok;
+	struct MHD_Response *not_modified;
+	char etag[24];
+	size_t len;
+};
+
+static struct static_file *statics;
+static size_t nstatics;
+
+static const char *mime_of(const char *name)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },
+		{ ".ico", "image/x-icon" },
+		{ ".txt", "text/plain; charset=utf-8" },
+		{ ".json", "application/json" },
+		{ ".woff2", "font/woff2" },
+	};
+	const char *dot = strrchr(name, '.');
+	if (dot != NULL)
+		for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+			if (strcmp(dot, types[i].ext) == 0)
+				return types[i].type;
+	return "application/octet-stream";
+}
+
+static int static_init(void)
+{
+	size_t n = 0;
+	while (embed_web[n].name != NULL)
+		n++;
+	statics = xcalloc(n ? n : 1, sizeof *statics);
+	for (size_t i = 0; i < n; i++) {
+		const struct embed_file *f = &embed_web[i];
+		struct static_file *s = &statics[nstatics];
+		char hex[65];
+		sha256_hex(f->data, f->len, hex);
+		snprintf(s->etag, sizeof s->etag, "\"%.16s\"", hex);
+		s->path = xasprintf("/static/%s", f->name);
+		s->len = f->len;
+		s->ok = MHD_create_response_from_buffer(f->len, (void *)f->data,
+							MHD_RESPMEM_PERSISTENT);
+		s->not_modified = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (s->ok == NULL || s->not_modified == NULL)
+			return -1;
+		MHD_add_response_header(s->ok, "Content-Type", mime_of(f->name));
+		MHD_add_response_header(s->ok, "ETag", s->etag);
+		MHD_add_response_header(s->ok, "Cache-Control", "public, max-age=3600");
+		resp_static_headers(s->ok);
+		MHD_add_response_header(s->not_modified, "ETag", s->etag);
+		MHD_add_response_header(s->not_modified, "Cache-Control", "public, max-age=3600");
+		nstatics++;
+	}
+	return 0;
+}
+
+static void static_free(void)
+{
+	for (size_t i = 0; i < nstatics; i++) {
+		MHD_destroy_response(statics[i].ok);
+		MHD_destroy_response(statics[i].not_modified);
+		free((void *)statics[i].path);
+	}
+	free(statics);
+	statics = NULL;
+	nstatics = 0;
+}
+
+static const struct static_file *static_find(const char *path)
+{
+	if (strcmp(path, "/favicon.ico") == 0)
+		path = "/static/favicon.svg";
+	if (strncmp(path, "/static/", 8) != 0)
+		return NULL;
+	for (size_t i = 0; i < nstatics; i++)
+		if (strcmp(statics[i].path, path) == 0)
+			return &statics[i];
+	return NULL;
+}
+
+/* ---------- request accessors ---------- */
+
+const char *req_header(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *req_query(struct req *r, const char *name)
+{
+	if (r->method == HM_GET && r->in != NULL) {
+		json_t *v = json_object_get(r->in, name);
+		if (json_is_string(v))
+			return json_string_value(v);
+	}
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *req_param(struct req *r, const char *name)
+{
+	for (int i = 0; i < r->nparams; i++)
+		if (strcmp(r->param_name[i], name) == 0)
+			return r->param_val[i];
+	return NULL;
+}
+
+int req_param_id(struct req *r, const char *name, int64_t *out)
+{
+	const char *s = req_param(r, name);
+	int64_t v = 0;
+	if (s == NULL || *s == '\0' || strlen(s) > 18)
+		goto bad;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		v = v * 10 + (*p - '0');
+	}
+	if (v <= 0)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	resp_error(r, 404, MSG_HTTP_404, NULL);
+	return -1;
+}
+
+const char *req_in_str(struct req *r, const char *name)
+{
+	json_t *v = r->in ? json_object_get(r->in, name) : NULL;
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int64_t req_in_int(struct req *r, const char *name, int64_t dflt)
+{
+	json_t *v = r->in ? json_object_get(r->in, name) : NULL;
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+int req_in_bool(struct req *r, const char *name)
+{
+	json_t *v = r->in ? json_object_get(r->in, name) : NULL;
+	return json_is_true(v);
+}
+
+const char *req_ip(struct req *r)
+{
+	return r->ip;
+}
+
+/* ---------- access log ---------- */
+
+static void json_escape_into(char *out, size_t cap, const char *s)
+{
+	size_t n = 0;
+	for (; *s && n + 7 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			n += (size_t)snprintf(out + n, cap - n, "\\u%04x", ch);
+		} else {
+			out[n++] = (char)ch;
+		}
+	}
+	out[n] = '\0';
+}
+
+static void access_log_write(struct req *r, int status)
+{
+	if (access_fd < 0)
+		return;
+	static const char *names[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OTHER" };
+	struct timespec end;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	long us = (end.tv_sec - r->start.tv_sec) * 1000000L + (end.tv_nsec - r->start.tv_nsec) / 1000;
+	char path[512], ts[32], line[1024];
+	json_escape_into(path, sizeof path, r->path ? r->path : "");
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	int n = snprintf(line, sizeof line,
+			 "{\"ts\":\"%s\",\"id\":\"%s\",\"ip\":\"%s\",\"method\":\"%s\",\"path\":\"%s\","
+			 "\"status\":%d,\"bytes\":%zu,\"us\":%ld,\"user\":%lld}\n",
+			 ts, r->id, r->ip ? r->ip : "", names[r->method], path, status, r->sent, us,
+			 (long long)r->who.user_id);
+	if (n > 0 && (size_t)n < sizeof line) {
+		/* One write(2) per line on an O_APPEND descriptor: lines never interleave. */
+		if (write(access_fd, line, (size_t)n) < 0) {
+			/* Nothing sensible to do; the request itself succeeded. */
+		}
+	}
+}
+
+/* ---------- request lifecycle ---------- */
+
+static enum http_method method_of(const char *m)
+{
+	static const char *names[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE" };
+	for (int i = 0; i < HM__MAX; i++)
+		if (strcmp(m, names[i]) == 0)
+			return (enum http_method)i;
+	return HM__MAX;
+}
+
+static void client_addr(struct req *r, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char addr[INET6_ADDRSTRLEN] = "";
+	if (ci != NULL && ci->client_addr != NULL) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, addr,
+				  sizeof addr);
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+				  addr, sizeof addr);
+	}
+	r->ip = arena_strdup(r->arena, addr);
+	r->https = g_ctx->conf->tls_cert[0] != '\0';
+	const char *proxy = g_ctx->conf->trusted_proxy;
+	if (proxy[0] != '\0' && strcmp(proxy, addr) == 0) {
+		const char *xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
+		if (xff != NULL) {
+			const char *last = strrchr(xff, ',');
+			last = last ? last + 1 : xff;
+			while (*last == ' ')
+				last++;
+			if (strlen(last) < INET6_ADDRSTRLEN)
+				r->ip = arena_strdup(r->arena, last);
+		}
+		const char *proto = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-Proto");
+		if (proto != NULL)
+			r->https = strcasecmp(proto, "https") == 0;
+	}
+}
+
+static struct req *req_new(struct MHD_Connection *c, const char *url, const char *method)
+{
+	struct arena *a = arena_new();
+	struct req *r = arena_alloc(a, sizeof *r);
+	r->arena = a;
+	r->conn = c;
+	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	r->method = method_of(method);
+	if (r->method == HM__MAX)
+		r->method = HM__MAX;
+	r->path = arena_strdup(a, url);
+	r->is_api = http_is_api_path(r->path);
+	buf_init(&r->body, (size_t)g_ctx->conf->max_body);
+	buf_init(&r->out, 64u << 20);
+	random_hex(r->id, 8);
+	client_addr(r, c);
+	atomic_fetch_add(&inflight, 1);
+	return r;
+}
+
+static void req_free(struct req *r)
+{
+	json_decref(r->in);
+	buf_release(&r->body);
+	buf_release(&r->out);
+	atomic_fetch_sub(&inflight, 1);
+	arena_free(r->arena);
+}
+
+struct query_acc {
+	struct req *r;
+	json_t *obj;
+	struct input_error *err;
+	int n;
+};
+
+static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+				  size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	struct query_acc *q = cls;
+	if (q->err->status != 0)
+		return MHD_NO;
+	if (++q->n > INPUT_MAX_FIELDS) {
+		q->err->status = 413;
+		q->err->msg = MSG_BODY_BAD_FORM;
+		return MHD_NO;
+	}
+	if (value == NULL) {
+		value = "";
+		value_size = 0;
+	}
+	snprintf(q->err->field, sizeof q->err->field, "%.*s", (int)(key_size < 63 ? key_size : 63), key);
+	if (strlen(key) != key_size || strlen(value) != value_size) {
+		q->err->status = 400;
+		q->err->msg = MSG_FIELD_BAD_CONTROL;
+		return MHD_NO;
+	}
+	if (validate_utf8(key, key_size) != 0 || validate_utf8(value, value_size) != 0) {
+		q->err->status = 400;
+		q->err->msg = MSG_FIELD_BAD_UTF8;
+		return MHD_NO;
+	}
+	if (json_object_get(q->obj, key) != NULL) {
+		q->err->status = 400;
+		q->err->msg = MSG_FIELD_DUPLICATE;
+		return MHD_NO;
+	}
+	json_object_set_new(q->obj, key, json_stringn(value, value_size));
+	q->err->field[0] = '\0';
+	return MHD_YES;
+}
+
+/* Parses the body (or, for GET, the query) into r->in. 0, or -1 with *e. */
+static int req_parse_input(struct req *r, int *from_form, struct input_error *e)
+{
+	*from_form = 1;
+	if (r->method == HM_GET || r->method == HM_HEAD || r->method == HM_DELETE) {
+		struct query_acc q = { r, json_object(), e, 0 };
+		MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, query_iter, &q);
+		if (e->status != 0) {
+			json_decref(q.obj);
+			return -1;
+		}
+		r->in = q.obj;
+		return 0;
+	}
+	const char *ct = req_header(r, "Content-Type");
+	if (r->body.len == 0 && (ct == NULL || *ct == '\0')) {
+		r->in = json_object();
+		return 0;
+	}
+	if (ct != NULL && strncasecmp(ct, "application/json", 16) == 0) {
+		*from_form = 0;
+		return json_body_parse(r->body.data ? r->body.data : "", r->body.len, &r->in, e);
+	}
+	if (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
+		return form_parse(r->body.data ? r->body.data : "", r->body.len, &r->in, e);
+	e->status = 415;
+	e->msg = MSG_BODY_BAD_TYPE;
+	e->field[0] = '\0';
+	return -1;
+}
+
+static int role_allows(const struct req *r, enum role role)
+{
+	const struct principal *w = &r->who;
+	int in = w->user_id != 0 && !w->half;
+	switch (role) {
+	case ROLE_PUBLIC: return 1;
+	case ROLE_ANON: return 1;   /* handled by the caller: logged-in people are redirected */
+	case ROLE_USER: return in;
+	case ROLE_PERSON: return in && (w->kind == ACCT_CITIZEN || w->kind == ACCT_ENTERPRISE);
+	case ROLE_STAFF: return in && w->kind == ACCT_STAFF && w->roles != 0;
+	case ROLE_DEPT_ADMIN: return in && (w->roles & (ROLEBIT_DEPT_ADMIN | ROLEBIT_PLATFORM_ADMIN));
+	case ROLE_PLATFORM_ADMIN: return in && (w->roles & ROLEBIT_PLATFORM_ADMIN);
+	default: return 0;
+	}
+}
+
+static int csrf_ok(struct req *r)
+{
+	/* Cross-site requests are refused outright when the browser says so. */
+	const char *site = req_header(r, "Sec-Fetch-Site");
+	if (site != NULL && strcmp(site, "cross-site") == 0)
+		return 0;
+	const char *expect = r->who.csrf;
+	const char *given = NULL;
+	if (r->is_api) {
+		given = req_header(r, "X-CSRF-Token");
+	} else if (r->in != NULL) {
+		json_t *v = json_object_get(r->in, "_csrf");
+		given = json_is_string(v) ? json_string_value(v) : NULL;
+	}
+	if (expect == NULL || given == NULL || *expect == '\0')
+		return 0;
+	return str_ct_equal(expect, given) == 0;
+}
+
+/* Idempotency: a retry with the same key returns the first answer. */
+static const char sql_idem_get[] =
+	"SELECT status, location, ctype, body FROM idempotency WHERE user_id = $1 AND key = $2";
+static const char sql_idem_put[] =
+	"INSERT INTO idempotency (user_id, key, route, status, location, ctype, body, created_at) "
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+static int idem_replay(struct req *r)
+{
+	struct store_res *res = NULL;
+	struct sval p[] = { SVI(r->who.user_id), SVT(r->idem_key) };
+	if (store_query(r->st, sql_idem_get, p, 2, &res) != STORE_OK)
+		return -1;
+	int found = store_res_rows(res) > 0;
+	if (found) {
+		r->answered = 1;
+		r->status = (int)store_res_int(res, 0, 0);
+		const char *loc = store_res_text(res, 0, 1);
+		r->location = loc ? arena_strdup(r->arena, loc) : NULL;
+		r->ctype = arena_strdup(r->arena, store_res_text(res, 0, 2) ? store_res_text(res, 0, 2) : "text/plain");
+		buf_reset(&r->out);
+		buf_add(&r->out, store_res_text(res, 0, 3) ? store_res_text(res, 0, 3) : "",
+			store_res_len(res, 0, 3));
+		r->extra_hdr_name[r->nextra] = "Idempotent-Replayed";
+		r->extra_hdr_val[r->nextra++] = "true";
+	}
+	store_res_free(res);
+	return found;
+}
+
+static int idem_record(struct req *r)
+{
+	struct sval p[] = { SVI(r->who.user_id), SVT(r->idem_key), SVT(r->route->path), SVI(r->status),
+			    SVT(r->location), SVT(r->ctype), SVT(r->out.data ? r->out.data : ""),
+			    SVI(time(NULL)) };
+	return store_exec(r->st, sql_idem_put, p, 8, NULL);
+}
+
+static const char *idem_key_of(struct req *r)
+{
+	const char *k = req_header(r, "Idempotency-Key");
+	if (k == NULL && r->in != NULL) {
+		json_t *v = json_object_get(r->in, "_idem");
+		k = json_is_string(v) ? json_string_value(v) : NULL;
+	}
+	if (k == NULL || *k == '\0' || strlen(k) > 128)
+		return NULL;
+	return arena_strdup(r->arena, k);
+}
+
+static void run_handler(struct req *r)
+{
+	int write = r->method == HM_POST || r->method == HM_PUT || r->method == HM_PATCH ||
+		    r->method == HM_DELETE;
+	int tx = write && !(r->route->flags & RF_NOTX);
+	if (tx && store_begin(r->st) != STORE_OK) {
+		resp_error(r, 503, MSG_HTTP_503, NULL);
+		return;
+	}
+	if (tx && r->idem_key != NULL) {
+		int rc = idem_replay(r);
+		if (rc != 0) {
+			store_rollback(r->st);
+			if (rc < 0)
+				resp_error(r, 500, MSG_HTTP_500, NULL);
+			return;
+		}
+	}
+	r->route->handler(r);
+	if (!r->answered) {
+		log_error("handler for %s answered nothing", r->route->path);
+		resp_error(r, 500, MSG_HTTP_500, NULL);
+	}
+	if (!tx)
+		return;
+	if (r->status >= 400 && !r->keep_tx) {
+		store_rollback(r->st);
+		return;
+	}
+	if (r->idem_key != NULL && r->status < 400 && idem_record(r) != STORE_OK)
+		goto fail;
+	if (store_commit(r->st) != STORE_OK)
+		goto fail;
+	return;
+fail:
+	/* Not committed: the person must not be told it was. */
+	store_rollback(r->st);
+	r->answered = 0;
+	r->location = NULL;
+	r->ncookies = 0;
+	resp_error(r, 503, MSG_HTTP_503, NULL);
+}
+
+static void health(struct req *r, int ready)
+{
+	r->answered = 1;
+	r->ctype = "application/json";
+	if (!ready) {
+		r->status = 200;
+		buf_addstr(&r->out, "{\"status\":\"ok\"}");
+		return;
+	}
+	int64_t one = 0;
+	int ok = !atomic_load(&stopping) &&
+		 store_query_int(r->st, "SELECT 1", NULL, 0, &one) == STORE_OK && one == 1;
+	r->status = ok ? 200 : 503;
+	buf_addstr(&r->out, ok ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\"}");
+}
+
+static enum MHD_Result dispatch(struct req *r)
+{
+	struct input_error e = { 0 };
+	int from_form = 1, path_matched = 0;
+
+	if (r->too_large) {
+		resp_error(r, 413, MSG_HTTP_413, NULL);
+		return resp_send(r);
+	}
+	if (r->method == HM_GET || r->method == HM_HEAD) {
+		const struct static_file *sf = static_find(r->path);
+		if (sf != NULL) {
+			const char *inm = req_header(r, "If-None-Match");
+			int same = inm != NULL && strcmp(inm, sf->etag) == 0;
+			r->status = same ? 304 : 200;
+			r->sent = same ? 0 : sf->len;
+			return MHD_queue_response(r->conn, (unsigned)r->status,
+						  same ? sf->not_modified : sf->ok);
+		}
+	}
+	r->st = store_pool_get(g_ctx->pool);
+	if (strcmp(r->path, "/healthz") == 0 || strcmp(r->path, "/readyz") == 0) {
+		health(r, r->path[1] == 'r');
+		goto send;
+	}
+	if (r->method == HM__MAX) {
+		resp_error(r, 405, MSG_HTTP_405, NULL);
+		goto send;
+	}
+	r->route = router_match(r, r->method, r->path, &path_matched);
+	if (auth_load_session(r) != 0) {
+		resp_error(r, 503, MSG_HTTP_503, NULL);
+		goto send;
+	}
+	if (r->route == NULL) {
+		resp_error(r, path_matched ? 405 : 404, MSG_NONE, NULL);
+		goto send;
+	}
+	if (r->route->role == ROLE_ANON && r->who.user_id != 0 && !r->who.half && !r->is_api) {
+		resp_redirect(r, "/desk");
+		goto send;
+	}
+	if (r->who.half && !(r->route->flags & RF_HALF) && r->route->role != ROLE_PUBLIC) {
+		if (r->is_api)
+			resp_error(r, 401, MSG_HTTP_401, NULL);
+		else
+			resp_redirect(r, "/login/totp");
+		goto send;
+	}
+	if (!role_allows(r, r->route->role)) {
+		if (r->who.user_id == 0 && !r->is_api) {
+			resp_redirect(r, arena_printf(r->arena, "/login?next=%s",
+						      r->method == HM_GET ? r->path : "/desk"));
+		} else {
+			resp_error(r, r->who.user_id == 0 ? 401 : 403, MSG_NONE, NULL);
+		}
+		goto send;
+	}
+	if (req_parse_input(r, &from_form, &e) != 0) {
+		resp_input_error(r, &e);
+		goto send;
+	}
+	int unsafe = r->method != HM_GET && r->method != HM_HEAD;
+	if (unsafe && (r->route->flags & RF_CSRF) && !csrf_ok(r)) {
+		resp_error(r, 403, MSG_CSRF_INVALID, "_csrf");
+		goto send;
+	}
+	if (unsafe && (r->route->flags & RF_IDEM))
+		r->idem_key = idem_key_of(r);
+	json_object_del(r->in, "_csrf");
+	json_object_del(r->in, "_idem");
+	if (r->route->fields != NULL) {
+		if (input_check(r->route->fields, r->in, from_form, &e) != 0) {
+			resp_input_error(r, &e);
+			goto send;
+		}
+	} else if (json_object_size(r->in) > 0) {
+		e.status = 400;
+		e.msg = MSG_FIELD_UNKNOWN;
+		snprintf(e.field, sizeof e.field, "%s", json_object_iter_key(json_object_iter(r->in)));
+		resp_input_error(r, &e);
+		goto send;
+	}
+	run_handler(r);
+send:
+	if (r->st != NULL) {
+		store_pool_put(g_ctx->pool, r->st);
+		r->st = NULL;
+	}
+	return resp_send(r) == MHD_YES ? MHD_YES : MHD_NO;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	(void)cls;
+	(void)version;
+	struct req *r = *con_cls;
+	if (r == NULL) {
+		r = req_new(c, url, method);
+		*con_cls = r;
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		if (cl != NULL) {
+			char *end = NULL;
+			errno = 0;
+			unsigned long long n = strtoull(cl, &end, 10);
+			if (errno != 0 || end == cl || *end != '\0' ||
+			    n > (unsigned long long)g_ctx->conf->max_body) {
+				/* Refused before reading it: MHD closes the connection after. */
+				resp_error(r, 413, MSG_HTTP_413, NULL);
+				return resp_send(r) == MHD_YES ? MHD_YES : MHD_NO;
+			}
+		}
+		return MHD_YES;
+	}
+	if (r->answered && !r->first_done) {
+		/* Refused on the first call (413): the rest is not read. */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size != 0) {
+		if (!r->too_large && buf_add(&r->body, upload, *upload_size) < 0)
+			r->too_large = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->first_done)
+		return MHD_YES;
+	r->first_done = 1;
+	return dispatch(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	struct req *r = *con_cls;
+	if (r == NULL)
+		return;
+	access_log_write(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? r->status : 499);
+	req_free(r);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char line[512];
+	vsnprintf(line, sizeof line, fmt, ap);
+	size_t n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_warn("http: %s", line);
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	struct buf b = BUF_INIT(1u << 20);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (buf_add(&b, chunk, n) < 0)
+			break;
+	fclose(f);
+	return buf_detach(&b, NULL);
+}
+
+int http_serve(const struct server_ctx *ctx)
+{
+	const struct conf *cf = ctx->conf;
+	struct MHD_Daemon *d = NULL;
+	char *cert = NULL, *key = NULL;
+	int rc = -1;
+	g_ctx = ctx;
+
+	if (static_init() != 0) {
+		log_error("http: cannot prepare static files");
+		goto out;
+	}
+	if (cf->access_log[0] != '\0') {
+		if (strcmp(cf->access_log, "-") == 0)
+			access_fd = STDERR_FILENO;
+		else
+			access_fd = open(cf->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (access_fd < 0) {
+			log_error("access log %s: %s", cf->access_log, strerror(errno));
+			goto out;
+		}
+	}
+
+	struct sockaddr_in sin = { 0 };
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)cf->port);
+	if (inet_pton(AF_INET, cf->listen, &sin.sin_addr) != 1) {
+		log_error("listen: \"%s\" is not an IPv4 address", cf->listen);
+		goto out;
+	}
+
+	/* SIGTERM/SIGINT are taken by sigwait below; every thread inherits the mask. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int pg = strncmp(ctx->store_uri, "postgres", 8) == 0;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	flags |= pg ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL : MHD_USE_EPOLL;
+	int tls = cf->tls_cert[0] != '\0' && cf->tls_key[0] != '\0';
+	if (tls) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			log_error("tls: this libmicrohttpd has no TLS support");
+			goto out;
+		}
+		cert = read_file(cf->tls_cert);
+		key = read_file(cf->tls_key);
+		if (cert == NULL || key == NULL) {
+			log_error("tls: cannot read %s or %s", cf->tls_cert, cf->tls_key);
+			goto out;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	struct MHD_OptionItem opts[] = {
+		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL },
+		{ MHD_OPTION_SOCK_ADDR, 0, &sin },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, cf->timeout, NULL },
+		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, cf->max_header, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, pg ? cf->pool * 4 : 10000, NULL },
+		{ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
+		{ pg ? MHD_OPTION_END : MHD_OPTION_THREAD_POOL_SIZE, cf->threads, NULL },
+		{ tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert },
+		{ tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	/* Options after the first MHD_OPTION_END are ignored; keep the optional ones last. */
+	struct MHD_OptionItem packed[sizeof opts / sizeof opts[0]];
+	size_t np = 0;
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+		if (opts[i].option != MHD_OPTION_END)
+			packed[np++] = opts[i];
+	packed[np] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+
+	d = MHD_start_daemon(flags, (uint16_t)cf->port, NULL, NULL, on_request, NULL,
+			     MHD_OPTION_ARRAY, packed, MHD_OPTION_END);
+	if (d == NULL) {
+		log_error("http: cannot listen on %s:%d (%s)", cf->listen, cf->port, strerror(errno));
+		goto out;
+	}
+	log_info("http: listening on %s://%s:%d (%s)", tls ? "https" : "http", cf->listen, cf->port,
+		 pg ? "thread per connection, PostgreSQL" : "epoll thread pool, SQLite");
+
+	int sig = 0;
+	sigwait(&sigs, &sig);
+	log_info("http: signal %d, finishing requests in flight", sig);
+	atomic_store(&stopping, 1);
+	MHD_quiesce_daemon(d);   /* no new connections */
+	for (int i = 0; i < 300 && atomic_load(&inflight) > 0; i++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&inflight) > 0)
+		log_warn("http: %d requests still running after 15 s; stopping anyway",
+			 atomic_load(&inflight));
+	rc = 0;
+out:
+	if (d != NULL)
+		MHD_stop_daemon(d);
+	static_free();
+	if (access_fd > STDERR_FILENO)
+		close(access_fd);
+	access_fd = -1;
+	free(cert);
+	free(key);
+	return rc;
+}

@@ -1,0 +1,174 @@
+/*
+ * http: the server (GNU libmicrohttpd), the request and response of one
+ * call, the route table and the edge checks that run before a handler.
+ *
+ * Request path (see docs/ARCHITECTURE.md, "anatomy of an endpoint"):
+ *   1. first call of the access handler: a struct req is allocated with its
+ *      arena, the route is matched, Content-Length is checked;
+ *   2. body chunks are appended to req->body (bounded by max_body);
+ *   3. last call: session, role, CSRF, body parsing and input_check against
+ *      the route's fields, then the handler; for write methods the handler
+ *      runs inside one store transaction, committed when it answers < 400;
+ *   4. the completion callback writes the access log line and frees the req.
+ *
+ * Handlers receive validated input in req->in and answer with one of the
+ * resp_* functions.  Everything allocated for a request comes from req->arena.
+ */
+#ifndef YZ_HTTP_H
+#define YZ_HTTP_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/input.h"
+#include "core/msg.h"
+#include "core/store.h"
+
+struct arena;
+struct conf;
+struct keys;
+struct tmpl_set;
+
+enum http_method { HM_GET, HM_HEAD, HM_POST, HM_PUT, HM_PATCH, HM_DELETE, HM__MAX };
+
+/* Who may call a route. */
+enum role {
+	ROLE_PUBLIC,          /* anyone, logged in or not */
+	ROLE_ANON,            /* only when not logged in (login, register) */
+	ROLE_USER,            /* any logged-in account */
+	ROLE_PERSON,          /* citizen or enterprise */
+	ROLE_STAFF,           /* staff of any department, or a platform admin */
+	ROLE_DEPT_ADMIN,      /* administrator of some department, or a platform admin */
+	ROLE_PLATFORM_ADMIN,  /* the e-government office */
+	ROLE__MAX
+};
+
+/* Route flags */
+#define RF_CSRF   0x01u   /* unsafe method with a session: CSRF token required */
+#define RF_API    0x02u   /* JSON API route: errors as JSON, listed in OpenAPI */
+#define RF_IDEM   0x04u   /* honours Idempotency-Key / _idem: a retry returns the first answer */
+#define RF_NOTX   0x08u   /* write method that manages its own transactions */
+#define RF_HALF   0x10u   /* reachable with a half-open session (password ok, second factor pending) */
+
+struct req;
+typedef void (*route_fn)(struct req *r);
+
+struct route {
+	enum http_method method;
+	const char *path;                 /* "/admin/depts/{id}"; NULL ends a table */
+	route_fn handler;
+	enum role role;
+	unsigned flags;
+	const struct field_spec *fields;  /* body (POST/PUT/PATCH) or query (GET); NULL = none accepted */
+	const char *form_tmpl;            /* page re-rendered with the error when input fails */
+	void (*form_fill)(struct req *r, json_t *ctx);  /* adds what form_tmpl needs besides values */
+	const char *summary;              /* English, for OpenAPI */
+};
+
+/* Account kinds and per-request identity (filled from the session). */
+enum account_kind { ACCT_NONE, ACCT_CITIZEN, ACCT_ENTERPRISE, ACCT_STAFF };
+
+#define ROLEBIT_STAFF          0x1u
+#define ROLEBIT_DEPT_ADMIN     0x2u
+#define ROLEBIT_PLATFORM_ADMIN 0x4u
+
+struct principal {
+	int64_t user_id;          /* 0 when anonymous */
+	const char *login;
+	const char *name;
+	enum account_kind kind;
+	unsigned roles;           /* ROLEBIT_* over all departments */
+	int half;                 /* password accepted, second factor pending */
+	const char *csrf;         /* the session's CSRF token */
+	const char *sid_hash;     /* the session's stored id (hash of the cookie) */
+	int must_change_pw;
+};
+
+#define REQ_MAX_PARAMS 4
+
+struct req {
+	struct arena *arena;
+	enum http_method method;
+	const char *path;
+	const struct route *route;
+	const char *param_name[REQ_MAX_PARAMS];
+	const char *param_val[REQ_MAX_PARAMS];
+	int nparams;
+	struct buf body;
+	json_t *in;               /* validated input: body fields or query fields */
+	struct store *st;         /* the store connection for this request */
+	struct principal who;
+	const char *ip;
+	int https;
+	int is_api;
+	char id[17];              /* request id, also in the access log */
+	struct timespec start;
+	/* response */
+	int status;
+	const char *ctype;
+	struct buf out;
+	const char *location;
+	const char *set_cookie[4];
+	int ncookies;
+	const char *extra_hdr_name[4];
+	const char *extra_hdr_val[4];
+	int nextra;
+	int keep_tx;              /* commit although status >= 400 (failed-login audit) */
+	int answered;
+	size_t sent;              /* body bytes, for the access log */
+	/* internal */
+	void *conn;
+	int too_large;
+	int first_done;
+	const char *idem_key;
+};
+
+/* Server lifetime */
+struct server_ctx {
+	const struct conf *conf;
+	const struct keys *keys;
+	struct store_pool *pool;
+	const struct tmpl_set *tmpl;
+	const char *store_uri;
+};
+int http_serve(const struct server_ctx *ctx);   /* runs until SIGTERM/SIGINT; 0 on a clean stop */
+const struct server_ctx *http_ctx(void);
+
+/* Route tables: every application adds its table before http_serve. */
+void http_add_routes(const struct route *table);
+/* Iterates the registered routes (OpenAPI). */
+const struct route *http_route_at(size_t i);
+
+/* Request accessors */
+const char *req_header(struct req *r, const char *name);
+const char *req_query(struct req *r, const char *name);
+const char *req_param(struct req *r, const char *name);
+/* Path parameter as a positive id; answers 404 and returns -1 when it is not one. */
+int req_param_id(struct req *r, const char *name, int64_t *out);
+const char *req_in_str(struct req *r, const char *name);   /* NULL if absent */
+int64_t req_in_int(struct req *r, const char *name, int64_t dflt);
+int req_in_bool(struct req *r, const char *name);
+
+/* Responses (the first one wins; later calls are ignored) */
+void resp_json(struct req *r, int status, json_t *body);                 /* steals body */
+void resp_page(struct req *r, int status, const char *tmpl, json_t *ctx); /* steals ctx */
+void resp_redirect(struct req *r, const char *location);                  /* 303 See Other */
+/* An error: JSON {"error":{"code","message","field"}} on API routes, the error page otherwise. */
+void resp_error(struct req *r, int status, enum msg_id why, const char *field);
+/* Input error on a page route with form_tmpl: the form again, with the message by the field. */
+void resp_input_error(struct req *r, const struct input_error *e);
+void resp_cookie(struct req *r, const char *name, const char *value, int max_age);
+
+/* Standard context every page gets (user, csrf, site); ctx borrowed. */
+void page_ctx_fill(struct req *r, json_t *ctx);
+/* Client address as seen through the trusted proxy. */
+const char *req_ip(struct req *r);
+
+/* Security headers and cookies are set in one place: http.c resp_finish(). */
+
+/* Sessions are implemented in auth.c; http.c calls this to fill r->who. */
+int auth_load_session(struct req *r);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * resp: the answers a handler gives, and the one place where security
+ * headers and cookies are set (resp_send).
+ */
+#include "core/conf.h"
+#include "core/http.h"
+#include "core/http_int.h"
+#include "core/log.h"
+#include "core/tmpl.h"
+#include "core/xalloc.h"
+
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CSP "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " \
+	    "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+
+int http_is_api_path(const char *path)
+{
+	return strncmp(path, "/api/", 5) == 0;
+}
+
+static int resp_claim(struct req *r)
+{
+	if (r->answered)
+		return 0;
+	r->answered = 1;
+	buf_reset(&r->out);
+	return 1;
+}
+
+void resp_json(struct req *r, int status, json_t *body)
+{
+	if (!resp_claim(r)) {
+		json_decref(body);
+		return;
+	}
+	char *s = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	r->status = status;
+	r->ctype = "application/json; charset=utf-8";
+	if (s == NULL || buf_addstr(&r->out, s) < 0) {
+		free(s);
+		r->status = 500;
+		buf_reset(&r->out);
+		buf_addstr(&r->out, "{\"error\":{\"code\":\"HTTP_500\"}}");
+		return;
+	}
+	free(s);
+}
+
+void page_ctx_fill(struct req *r, json_t *ctx)
+{
+	const struct principal *w = &r->who;
+	json_object_set_new(ctx, "path", json_string(r->path));
+	if (r->route != NULL && r->route->form_tmpl != NULL && json_object_get(ctx, "values") == NULL &&
+	    r->in != NULL && r->method == HM_GET)
+		json_object_set(ctx, "values", r->in);
+	if (w->csrf != NULL)
+		json_object_set_new(ctx, "csrf", json_string(w->csrf));
+	if (w->user_id != 0 && !w->half) {
+		json_t *u = json_object();
+		json_object_set_new(u, "id", json_integer(w->user_id));
+		json_object_set_new(u, "login", json_string(w->login ? w->login : ""));
+		json_object_set_new(u, "name", json_string(w->name ? w->name : ""));
+		json_object_set_new(u, "is_staff", json_boolean(w->kind == ACCT_STAFF));
+		json_object_set_new(u, "is_person",
+				    json_boolean(w->kind == ACCT_CITIZEN || w->kind == ACCT_ENTERPRISE));
+		json_object_set_new(u, "is_enterprise", json_boolean(w->kind == ACCT_ENTERPRISE));
+		json_object_set_new(u, "is_dept_admin",
+				    json_boolean(w->roles & (ROLEBIT_DEPT_ADMIN | ROLEBIT_PLATFORM_ADMIN)));
+		json_object_set_new(u, "is_admin", json_boolean(w->roles & ROLEBIT_PLATFORM_ADMIN));
+		json_object_set_new(ctx, "user", u);
+	}
+}
+
+static void render_into(struct req *r, int status, const char *tmpl, json_t *ctx)
+{
+	const struct tmpl_set *ts = http_ctx()->tmpl;
+	struct buf body = BUF_INIT(4u << 20);
+	page_ctx_fill(r, ctx);
+	r->ctype = "text/html; charset=utf-8";
+	if (tmpl_render(ts, tmpl, ctx, &body) != 0) {
+		log_error("render %s failed", tmpl);
+		status = 500;
+		buf_reset(&body);
+		buf_add_html(&body, msg(MSG_HTTP_500), strlen(msg(MSG_HTTP_500)));
+	}
+	json_object_set_new(ctx, "content_html", json_stringn(body.data ? body.data : "", body.len));
+	buf_release(&body);
+	r->status = status;
+	if (tmpl_render(ts, "core/layout", ctx, &r->out) != 0) {
+		log_error("render core/layout failed");
+		r->status = 500;
+		buf_reset(&r->out);
+		buf_addstr(&r->out, "<!doctype html><title>500</title><p>");
+		buf_add_html(&r->out, msg(MSG_HTTP_500), strlen(msg(MSG_HTTP_500)));
+	}
+}
+
+void resp_page(struct req *r, int status, const char *tmpl, json_t *ctx)
+{
+	if (!resp_claim(r)) {
+		json_decref(ctx);
+		return;
+	}
+	render_into(r, status, tmpl, ctx);
+	json_decref(ctx);
+}
+
+void resp_redirect(struct req *r, const char *location)
+{
+	if (!resp_claim(r))
+		return;
+	r->status = 303;
+	r->location = arena_strdup(r->arena, location);
+	r->ctype = "text/plain; charset=utf-8";
+}
+
+static enum msg_id status_msg(int status)
+{
+	switch (status) {
+	case 400: return MSG_HTTP_400;
+	case 401: return MSG_HTTP_401;
+	case 403: return MSG_HTTP_403;
+	case 404: return MSG_HTTP_404;
+	case 405: return MSG_HTTP_405;
+	case 409: return MSG_HTTP_409;
+	case 413: return MSG_HTTP_413;
+	case 415: return MSG_HTTP_415;
+	case 429: return MSG_HTTP_429;
+	case 503: return MSG_HTTP_503;
+	default: return MSG_HTTP_500;
+	}
+}
+
+void resp_error(struct req *r, int status, enum msg_id why, const char *field)
+{
+	if (why == MSG_NONE)
+		why = status_msg(status);
+	if (r->is_api || r->answered) {
+		json_t *e = json_pack("{s:{s:s,s:s,s:s?}}", "error", "code", msg_name(why), "message",
+				      msg(why), "field", (field && *field) ? field : NULL);
+		resp_json(r, status, e);
+		return;
+	}
+	if (!resp_claim(r))
+		return;
+	json_t *ctx = json_pack("{s:s,s:s,s:i}", "title", msg(status_msg(status)), "message", msg(why),
+				"status", status);
+	if (field && *field)
+		json_object_set_new(ctx, "field", json_string(field));
+	render_into(r, status, "core/error", ctx);
+	json_decref(ctx);
+}
+
+void resp_input_error(struct req *r, const struct input_error *e)
+{
+	const char *label = NULL;
+	if (r->route != NULL && r->route->fields != NULL)
+		for (const struct field_spec *f = r->route->fields; f->name; f++)
+			if (strcmp(f->name, e->field) == 0)
+				label = f->label;
+	if (r->is_api || r->route == NULL || r->route->form_tmpl == NULL) {
+		if (!r->is_api && label != NULL) {
+			/* A page without its own form template: say which field in words. */
+			json_t *ctx = json_pack("{s:s,s:s,s:i,s:s}", "title", msg(MSG_HTTP_400),
+						"message", msg(e->msg), "status", e->status, "field",
+						label);
+			if (resp_claim(r))
+				render_into(r, e->status, "core/error", ctx);
+			json_decref(ctx);
+			return;
+		}
+		resp_error(r, e->status, e->msg, e->field);
+		return;
+	}
+	if (!resp_claim(r))
+		return;
+	json_t *ctx = json_object();
+	json_t *err = json_pack("{s:s,s:s}", "field", e->field, "message", msg(e->msg));
+	if (label)
+		json_object_set_new(err, "label", json_string(label));
+	json_object_set_new(ctx, "error", err);
+	json_t *errs = json_object();
+	if (e->field[0])
+		json_object_set_new(errs, e->field, json_string(msg(e->msg)));
+	json_object_set_new(ctx, "errors", errs);
+	/* Give back what the person typed, never passwords. */
+	json_t *values = json_object();
+	if (r->in != NULL && r->route->fields != NULL) {
+		for (const struct field_spec *f = r->route->fields; f->name; f++) {
+			json_t *v = json_object_get(r->in, f->name);
+			if (v != NULL && f->type != FT_PASSWORD)
+				json_object_set(values, f->name, v);
+		}
+	}
+	json_object_set_new(ctx, "values", values);
+	if (r->route->form_fill != NULL)
+		r->route->form_fill(r, ctx);
+	render_into(r, e->status, r->route->form_tmpl, ctx);
+	json_decref(ctx);
+}
+
+void resp_cookie(struct req *r, const char *name, const char *value, int max_age)
+{
+	if (r->ncookies == (int)(sizeof r->set_cookie / sizeof r->set_cookie[0]))
+		return;
+	const char *mode = http_ctx()->conf->cookie_secure;
+	int secure = strcmp(mode, "always") == 0 || (strcmp(mode, "auto") == 0 && r->https);
+	if (max_age < 0)
+		r->set_cookie[r->ncookies++] = arena_printf(
+			r->arena, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s", name, value,
+			secure ? "; Secure" : "");
+	else
+		r->set_cookie[r->ncookies++] = arena_printf(
+			r->arena, "%s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s", name,
+			value, max_age, secure ? "; Secure" : "");
+}
+
+/* The one function that sets security headers on dynamic answers. */
+int resp_send(struct req *r)
+{
+	struct MHD_Connection *c = r->conn;
+	size_t len = 0;
+	char *data = buf_detach(&r->out, &len);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(data);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", r->ctype ? r->ctype : "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+	MHD_add_response_header(resp, "X-Request-Id", r->id);
+	if (r->https)
+		MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
+	if (r->location)
+		MHD_add_response_header(resp, "Location", r->location);
+	for (int i = 0; i < r->ncookies; i++)
+		MHD_add_response_header(resp, "Set-Cookie", r->set_cookie[i]);
+	for (int i = 0; i < r->nextra; i++)
+		MHD_add_response_header(resp, r->extra_hdr_name[i], r->extra_hdr_val[i]);
+	r->sent = len;   /* for the access log */
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Static responses share the security headers; see http.c static_init. */
+void resp_static_headers(void *mhd_response)
+{
+	struct MHD_Response *resp = mhd_response;
+	MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+}
