@@ -98,8 +98,9 @@ fuzz: deps deps-test
 	@set -e; for f in $(FUZZERS); do \
 		mkdir -p build/fuzz/corpus/$$f; \
 		echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
-		build/fuzz/bin/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			build/fuzz/corpus/$$f fuzz/corpus/$$f 2>build/fuzz/$$f.log || { tail -40 build/fuzz/$$f.log; exit 1; }; \
+		seeds=""; [ -d fuzz/corpus/$$f ] && seeds=fuzz/corpus/$$f; \
+		build/fuzz/bin/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -timeout=10 \
+			build/fuzz/corpus/$$f $$seeds 2>build/fuzz/$$f.log || { tail -40 build/fuzz/$$f.log; exit 1; }; \
 		grep -E 'stat::number_of_executed_units' build/fuzz/$$f.log || true; \
 	done
 

@@ -72,7 +72,7 @@ static void check_normalised(const json_t *obj)
 		const char *s = json_string_value(v);
 		size_t len = json_string_length(v);
 		CHECK(strlen(s) == len);
-		CHECK(len > 0 || f->type == FT_TEXTAREA);
+		CHECK(len > 0 || f->type == FT_TEXTAREA || f->type == FT_PASSWORD);
 		CHECK(validate_text(s, len, 0, 5000, f->type == FT_TEXTAREA) == MSG_NONE);
 		if (f->type != FT_PASSWORD && len > 0)
 			CHECK(s[0] != ' ' && s[len - 1] != ' ');

@@ -337,8 +337,7 @@ static int run_tx(struct store *st, int (*fn)(struct store *, const void *), con
 						 1000000L };
 		nanosleep(&d, NULL);
 	}
-	log_error("audit: %s failed", what);
-	return -1;
+	return -1;     /* logged where it failed: by the store or by fn */
 }
 
 static int append_fn(struct store *st, const void *arg)

@@ -384,26 +384,17 @@ static char *text_copy(const json_t *v, int keep_spaces, size_t *len)
 	return t;
 }
 
-/* The spec's FT_LOGIN value, trimmed, malloc'd; NULL when there is none. */
-static char *login_copy(const struct field_spec *spec, const json_t *obj)
-{
-	size_t n;
-
-	for (; spec->name != NULL; spec++) {
-		if (spec->type == FT_LOGIN) {
-			const json_t *v = json_object_get(obj, spec->name);
-			return json_is_string(v) ? text_copy(v, 0, &n) : NULL;
-		}
-	}
-	return NULL;
-}
-
 /*
  * A text value t (len bytes, trimmed already): checked as text, then by its
  * type's validator, and normalised in place (FT_IDCARD: trailing x to X;
  * FT_USCC: upper case).  Returns MSG_NONE or why not.
+ *
+ * FT_PASSWORD is held to the text rules and the spec's limits only: the
+ * same type serves sign-in and "current password" fields, where a strength
+ * rule has no place, so handlers that set a password call
+ * validate_password() themselves (they know the login to compare with).
  */
-static int check_text(const struct field_spec *f, const char *login, char *t, size_t len)
+static int check_text(const struct field_spec *f, char *t, size_t len)
 {
 	size_t min = f->min > 0 ? (size_t)f->min : 0;
 	size_t max = f->max > 0 ? (size_t)f->max
@@ -443,7 +434,7 @@ static int check_text(const struct field_spec *f, const char *login, char *t, si
 	case FT_LOGIN:
 		return validate_login(t);
 	case FT_PASSWORD:
-		return validate_password(t, login);
+		return MSG_NONE;
 	case FT_DEPT_CODE:
 		return validate_dept_code(t);
 	case FT_DATE:
@@ -495,8 +486,7 @@ static int check_bool(const struct field_spec *f, json_t *obj, const json_t *v, 
  * form, and for a required field in JSON; an optional JSON "" is a value
  * and must be valid for its type.  Returns MSG_NONE or why not.
  */
-static int check_field(const struct field_spec *f, json_t *obj, int from_form,
-		       const char *login)
+static int check_field(const struct field_spec *f, json_t *obj, int from_form)
 {
 	json_t *v = json_object_get(obj, f->name);
 	int required = (f->flags & FS_REQUIRED) != 0;
@@ -526,7 +516,7 @@ static int check_field(const struct field_spec *f, json_t *obj, int from_form,
 	t = text_copy(v, f->type == FT_PASSWORD, &len);
 	if (len == 0 && (from_form || required))
 		goto absent;
-	r = check_text(f, login, t, len);
+	r = check_text(f, t, len);
 	if (r == MSG_NONE)
 		input_set(obj, f->name, json_stringn(t, len));
 	goto out;
@@ -544,7 +534,6 @@ int input_check(const struct field_spec *spec, json_t *obj, int from_form,
 		struct input_error *err)
 {
 	const char *key;
-	char *login = NULL;
 	json_t *v;
 	int r, rc = -1;
 
@@ -559,10 +548,8 @@ int input_check(const struct field_spec *spec, json_t *obj, int from_form,
 			goto out;
 		}
 	}
-	/* Taken before any value is replaced, whatever the order of the spec. */
-	login = login_copy(spec, obj);
 	for (const struct field_spec *f = spec; f->name != NULL; f++) {
-		r = check_field(f, obj, from_form, login);
+		r = check_field(f, obj, from_form);
 		if (r != MSG_NONE) {
 			input_fail_field(err, 400, (enum msg_id)r, f->name);
 			goto out;
@@ -570,7 +557,6 @@ int input_check(const struct field_spec *spec, json_t *obj, int from_form,
 	}
 	rc = 0;
 out:
-	free(login);
 	return rc;
 }
 

@@ -1,0 +1,243 @@
+#!/bin/sh
+# yizhan benchmark, as `make bench` runs it after building build/rel/yizhan.
+# Starts the release server with a fresh demo data folder on a free loopback
+# port, signs in as the demo staff member zhang.amr, and drives three
+# endpoints with wrk:
+#   (a) static   a file from web/ held in memory       (the baseline)
+#   (b) api      GET /api/v1/depts/4: JSON of a department read from the store
+#   (c) desk     GET /desk as the signed-in staff member (session, SQL, template)
+# Prints requests/s and p99 latency of each, the ratios (b)/(a) and (c)/(a),
+# and whether the targets of the issue are met.  A benchmark prints figures:
+# it exits 0 whatever they are, and non-zero only when something could not
+# run (no wrk, server did not start, sign-in failed, wrong answers, errors in
+# the server's log).  See bench/README.md.
+#
+# Environment: YIZHAN_BIN (default build/rel/yizhan), BENCH_THREADS (2),
+# BENCH_CONNECTIONS (64), BENCH_DURATION (10s), BENCH_WARMUP (2s),
+# BENCH_ACCESS_LOG (default: a file in the temporary folder; "none" for off).
+set -u
+cd "$(dirname "$0")/.." || exit 2
+
+BIN="${YIZHAN_BIN:-build/rel/yizhan}"
+THREADS="${BENCH_THREADS:-2}"
+CONNS="${BENCH_CONNECTIONS:-64}"
+DURATION="${BENCH_DURATION:-10s}"
+WARMUP="${BENCH_WARMUP:-2s}"
+TARGET_RATIO=0.6
+TARGET_P99_MS=5
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+[ -x "$BIN" ] || die "$BIN not found; run make build/rel/yizhan"
+for tool in wrk curl python3; do
+	command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (scripts/deps.sh test)"
+done
+
+TMP="$(mktemp -d /tmp/yizhan-bench-XXXXXX)"
+DATA="$TMP/data"
+LOG="$TMP/server.log"
+ACCESS="${BENCH_ACCESS_LOG:-$TMP/access.log}"
+[ "$ACCESS" = none ] && ACCESS=""
+PID=""
+
+stop_server() {
+	[ -n "$PID" ] || return 0
+	kill -TERM "$PID" 2>/dev/null
+	i=0
+	while kill -0 "$PID" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if kill -0 "$PID" 2>/dev/null; then
+		echo "bench: server did not stop within 10 s of SIGTERM; killing it" >&2
+		kill -KILL "$PID" 2>/dev/null
+	fi
+	wait "$PID" 2>/dev/null
+	PID=""
+}
+trap 'stop_server; rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+	python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# ---------- start the server ----------
+
+for attempt in 1 2 3; do
+	PORT="$(free_port)" || die "no free port"
+	BASE="http://127.0.0.1:$PORT"
+	rm -rf "$DATA"
+	YIZHAN_ACCESS_LOG="$ACCESS" "$BIN" serve --demo --data "$DATA" --port "$PORT" >"$LOG" 2>&1 &
+	PID=$!
+	i=0
+	while [ $i -lt 200 ] && kill -0 "$PID" 2>/dev/null; do
+		curl -sf -o /dev/null "$BASE/api/v1" && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	curl -sf -o /dev/null "$BASE/api/v1" && break
+	echo "bench: server did not start on port $PORT (attempt $attempt)" >&2
+	tail -20 "$LOG" >&2
+	stop_server
+	[ "$attempt" = 3 ] && exit 1
+done
+
+# ---------- sign in as staff: password, then the TOTP code ----------
+
+CRED="$DATA/demo-credentials.txt"
+PW="$(awk '$1 == "zhang.amr" { print $2 }' "$CRED")"
+[ -n "$PW" ] || die "no zhang.amr in $CRED"
+JAR="$TMP/cookies"
+ANSWER="$(curl -sf -c "$JAR" -H 'Content-Type: application/json' \
+	-d "{\"login\":\"zhang.amr\",\"password\":\"$PW\"}" "$BASE/api/v1/session")" ||
+	die "POST /api/v1/session failed"
+case "$ANSWER" in
+*'"totp_required"'*) ;;
+*) die "expected totp_required from POST /api/v1/session, got: $ANSWER" ;;
+esac
+CSRF="$(printf '%s' "$ANSWER" | sed -n 's/.*"csrf_token":"\([0-9a-f]*\)".*/\1/p')"
+CODE="$("$BIN" --data "$DATA" user otp zhang.amr 2>>"$LOG" | tr -d '[:space:]')"
+case "$CODE" in
+[0-9][0-9][0-9][0-9][0-9][0-9]) ;;
+*) die "yizhan user otp zhang.amr printed '$CODE'" ;;
+esac
+ANSWER="$(curl -s -b "$JAR" -c "$JAR" -H 'Content-Type: application/json' -H "X-CSRF-Token: $CSRF" \
+	-d "{\"code\":\"$CODE\"}" "$BASE/api/v1/session/totp")"
+case "$ANSWER" in
+*'"state":"ok"'*) ;;
+*) die "TOTP step failed: $ANSWER" ;;
+esac
+SID="$(awk '$6 == "yz_sid" { print $7 }' "$JAR")"
+[ -n "$SID" ] || die "no yz_sid cookie after sign-in"
+
+# ---------- the three targets, each checked before it is measured ----------
+
+STATIC=""
+for f in site.css $(cd web 2>/dev/null && find . -name '*.css' | sed 's|^\./||' | sort) \
+	$(cd web 2>/dev/null && find . -type f | sed 's|^\./||' | sort); do
+	if [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/static/$f")" = 200 ]; then
+		STATIC="/static/$f"
+		break
+	fi
+done
+[ -n "$STATIC" ] || die "yizhan serves no file under /static/ (web/ is empty?)"
+STATIC_BYTES="$(curl -s "$BASE$STATIC" | wc -c)"
+
+check() { # label url expected-text [cookie]
+	if [ -n "${4:-}" ]; then
+		body="$(curl -s -w '\n%{http_code}' -H "Cookie: $4" "$2")"
+	else
+		body="$(curl -s -w '\n%{http_code}' "$2")"
+	fi
+	code="$(printf '%s' "$body" | tail -1)"
+	[ "$code" = 200 ] || die "$1: GET $2 answered $code"
+	printf '%s' "$body" | grep -q "$3" || die "$1: GET $2 does not contain $3"
+	printf '%s' "$body" | sed '$d' | wc -c
+}
+API_BYTES="$(check api "$BASE/api/v1/depts/4" '市场监督管理局')" || exit 1
+DESK_BYTES="$(check desk "$BASE/desk" '张晓红' "yz_sid=$SID")" || exit 1
+
+# ---------- measure ----------
+
+# wrk latency to milliseconds: 812.00us, 1.53ms, 2.01s, 1.00m
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+		if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+		else if (u == "h") n *= 3600000
+		printf "%.3f", n }'
+}
+
+run() { # name url [header]
+	name="$1"
+	out="$TMP/wrk-$name.txt"
+	if [ -n "${3:-}" ]; then
+		wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -H "$3" "$2" >/dev/null 2>&1
+		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "$3" "$2" >"$out" 2>&1
+	else
+		wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$2" >/dev/null 2>&1
+		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$2" >"$out" 2>&1
+	fi
+	rps="$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
+	p99="$(awk '$1 == "99%" { print $2 }' "$out")"
+	[ -n "$rps" ] && [ -n "$p99" ] || {
+		cat "$out" >&2
+		die "$name: could not read wrk's output"
+	}
+	bad="$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")"
+	sockerr="$(sed -n 's/^ *Socket errors: *//p' "$out")"
+	eval "RPS_$name=\$rps P99_$name=\$(to_ms \$p99) BAD_$name=\${bad:-0} SOCK_$name=\"\$sockerr\""
+}
+
+echo "bench: yizhan $("$BIN" version | awk '{ print $2 }') on $BASE, $(nproc) CPUs, $(wrk --version 2>&1 | head -1 | awk '{ print $1, $2 }')"
+echo "bench: wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP warm-up) against each; server and wrk share the machine"
+run static "$BASE$STATIC"
+run api "$BASE/api/v1/depts/4"
+run desk "$BASE/desk" "Cookie: yz_sid=$SID"
+
+# The session must still be signed in after the run (else (c) measured a redirect).
+DESK_AFTER="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: yz_sid=$SID" "$BASE/desk")"
+
+stop_server
+
+# ---------- report ----------
+
+echo
+printf '%-8s %-28s %9s %12s %9s\n' name target bytes "req/s" "p99 ms"
+printf '%-8s %-28s %9s %12s %9s\n' -------- ---------------------------- --------- ------------ ---------
+printf '%-8s %-28s %9s %12.0f %9.2f\n' "(a)" "GET $STATIC" "$STATIC_BYTES" "$RPS_static" "$P99_static"
+printf '%-8s %-28s %9s %12.0f %9.2f\n' "(b)" "GET /api/v1/depts/4" "$API_BYTES" "$RPS_api" "$P99_api"
+printf '%-8s %-28s %9s %12.0f %9.2f\n' "(c)" "GET /desk (staff session)" "$DESK_BYTES" "$RPS_desk" "$P99_desk"
+echo
+
+awk -v a="$RPS_static" -v b="$RPS_api" -v c="$RPS_desk" -v t="$TARGET_RATIO" \
+	-v pa="$P99_static" -v pb="$P99_api" -v pc="$P99_desk" -v tp="$TARGET_P99_MS" -v conns="$CONNS" '
+function verdict(ok) { return ok ? "met" : "NOT MET" }
+BEGIN {
+	printf "ratio (b)/(a) = %.2f\n", b / a
+	printf "ratio (c)/(a) = %.2f\n", c / a
+	print ""
+	printf "targets (issue: 2-core machine, 64 connections):\n"
+	printf "  (b)/(a) >= %.1f              %-8s (%.2f)\n", t, verdict(b / a >= t), b / a
+	printf "  p99 < %d ms, (a) static      %-8s (%.2f ms)\n", tp, verdict(pa < tp), pa
+	printf "  p99 < %d ms, (b) api         %-8s (%.2f ms)\n", tp, verdict(pb < tp), pb
+	printf "  p99 < %d ms, (c) desk        %-8s (%.2f ms)\n", tp, verdict(pc < tp), pc
+	if (conns != 64)
+		printf "  (measured at %d connections, not 64: the targets do not strictly apply)\n", conns
+}'
+
+status=0
+for n in static api desk; do
+	eval "bad=\$BAD_$n sock=\$SOCK_$n"
+	if [ "$bad" != 0 ]; then
+		echo "bench: $n: $bad answers were not 2xx/3xx: the figures are not valid" >&2
+		status=1
+	fi
+	[ -n "$sock" ] && echo "bench: $n: wrk socket errors: $sock"
+done
+if [ "$DESK_AFTER" != 200 ]; then
+	echo "bench: desk: the session no longer opens /desk after the run (answered $DESK_AFTER)" >&2
+	status=1
+fi
+if [ -n "$ACCESS" ] && [ -f "$ACCESS" ]; then
+	echo
+	echo "access log, answers by path and status:"
+	awk -F'"path":"' '{ split($2, p, "\""); s = $0; sub(/.*"status":/, "", s); sub(/,.*/, "", s); n[p[1] " " s]++ }
+		END { for (k in n) printf "  %-36s %9d\n", k, n[k] }' "$ACCESS" | sort
+fi
+warnings="$(grep -cE '^[0-9TZ:-]+ warn ' "$LOG")"
+[ "$warnings" != 0 ] && grep -E '^[0-9TZ:-]+ warn ' "$LOG" | sort | uniq -c | sort -rn | head -10
+errors="$(grep -cE '^[0-9TZ:-]+ error |ERROR: |runtime error:' "$LOG")"
+if [ "$errors" != 0 ]; then
+	echo "bench: the server logged $errors errors:" >&2
+	grep -E '^[0-9TZ:-]+ error |ERROR: |runtime error:' "$LOG" | sort | uniq -c | sort -rn | head -10 >&2
+	status=1
+else
+	echo "server log: no errors ($warnings warnings)"
+fi
+exit $status
