@@ -31,6 +31,7 @@ ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(SRC) $(GEN))
 FUZZ_OBJ := $(patsubst %.c,build/fuzz/%.o,$(SRC) $(GEN))
 
 .PHONY: all run test unit bench fuzz deps deps-test clean asan
+.SECONDARY:
 all: build/rel/yizhan
 
 deps:

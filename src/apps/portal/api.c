@@ -8,6 +8,7 @@
 #include "apps/portal/portal.h"
 #include "apps/portal/portal_int.h"
 #include "core/account.h"
+#include "core/audit.h"
 #include "core/auth.h"
 #include "core/dept.h"
 #include "core/jobs.h"
@@ -175,6 +176,14 @@ void api_user(struct req *r)
 	json_t *a = account_json(r->st, id);
 	if (a == NULL) {
 		resp_error(r, 404, MSG_USER_NOT_FOUND, NULL);
+		return;
+	}
+	/* Reading another person's record is audited, even masked. */
+	struct audit_entry e = { r->who.user_id, r->who.login, "read.person",
+				 arena_printf(r->arena, "user:%lld", (long long)id), 0, r->ip, NULL };
+	if (json_is_string(json_object_get(a, "ident_masked")) && audit_append_tx(r->st, &e) != 0) {
+		json_decref(a);
+		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return;
 	}
 	resp_json(r, 200, a);
