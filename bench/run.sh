@@ -175,6 +175,16 @@ run() { # name url [header]
 }
 
 echo "bench: yizhan $("$BIN" version | awk '{ print $2 }') on $BASE, $(nproc) CPUs, $(wrk --version 2>&1 | head -1 | awk '{ print $1, $2 }')"
+# How busy the machine is with other work (the server idles now): CPU use over 1 s.
+cpu_busy() {
+	a="$(head -1 /proc/stat)"
+	sleep 1
+	b="$(head -1 /proc/stat)"
+	printf '%s\n%s\n' "$a" "$b" | awk '{ idle[NR] = $5 + $6; tot[NR] = 0; for (i = 2; i <= NF; i++) tot[NR] += $i }
+		END { d = tot[2] - tot[1]; printf "%.0f", (d > 0 ? 100 * (1 - (idle[2] - idle[1]) / d) : 0) }'
+}
+BUSY="$(cpu_busy 2>/dev/null || echo '?')"
+echo "bench: CPU already in use by other work before the runs: $BUSY% (anything else running skews the figures)"
 echo "bench: wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP warm-up) against each; server and wrk share the machine"
 run static "$BASE$STATIC"
 run api "$BASE/api/v1/depts/4"
@@ -196,7 +206,7 @@ printf '%-8s %-28s %9s %12.0f %9.2f\n' "(c)" "GET /desk (staff session)" "$DESK_
 echo
 
 awk -v a="$RPS_static" -v b="$RPS_api" -v c="$RPS_desk" -v t="$TARGET_RATIO" \
-	-v pa="$P99_static" -v pb="$P99_api" -v pc="$P99_desk" -v tp="$TARGET_P99_MS" -v conns="$CONNS" '
+	-v pa="$P99_static" -v pb="$P99_api" -v pc="$P99_desk" -v tp="$TARGET_P99_MS" -v conns="$CONNS" -v busy="$BUSY" '
 function verdict(ok) { return ok ? "met" : "NOT MET" }
 BEGIN {
 	printf "ratio (b)/(a) = %.2f\n", b / a
@@ -207,6 +217,8 @@ BEGIN {
 	printf "  p99 < %d ms, (a) static      %-8s (%.2f ms)\n", tp, verdict(pa < tp), pa
 	printf "  p99 < %d ms, (b) api         %-8s (%.2f ms)\n", tp, verdict(pb < tp), pb
 	printf "  p99 < %d ms, (c) desk        %-8s (%.2f ms)\n", tp, verdict(pc < tp), pc
+	if (busy != "?" && busy + 0 > 10)
+		printf "  (other work used %s%% of the CPUs before the runs: rerun on an idle machine before trusting these)\n", busy
 	if (conns != 64)
 		printf "  (measured at %d connections, not 64: the targets do not strictly apply)\n", conns
 }'

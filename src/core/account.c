@@ -204,6 +204,7 @@ static json_t *row_json(const struct store_res *res, int i, int full)
 	json_object_set_new(o, "login", json_string(store_res_text(res, i, 1)));
 	json_object_set_new(o, "kind", json_string(store_res_text(res, i, 2)));
 	json_object_set_new(o, "kind_label", json_string(kind_label(store_res_text(res, i, 2))));
+	json_object_set_new(o, "is_staff", json_boolean(strcmp(store_res_text(res, i, 2), "staff") == 0));
 	json_object_set_new(o, "name", json_string(store_res_text(res, i, 3)));
 	const char *m = store_res_text(res, i, 4);
 	json_object_set_new(o, "ident_masked", m ? json_string(m) : json_null());

@@ -774,7 +774,6 @@ int http_serve(const struct server_ctx *ctx)
 		{ MHD_OPTION_CONNECTION_TIMEOUT, cf->timeout, NULL },
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, cf->max_header, NULL },
 		{ MHD_OPTION_CONNECTION_LIMIT, pg ? cf->pool * 4 : 10000, NULL },
-		{ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
 		{ pg ? MHD_OPTION_END : MHD_OPTION_THREAD_POOL_SIZE, cf->threads, NULL },
 		{ tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert },
 		{ tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key },

@@ -15,6 +15,7 @@
 
 struct kind {
 	const char *name;
+	const char *label;
 	job_fn fn;
 };
 
@@ -52,13 +53,14 @@ static const char *const sql[S__MAX] = {
 	[S_REQUEUE] = "UPDATE jobs SET state = 'queued', message = $1 WHERE state = 'running'",
 };
 
-void jobs_register(const char *kind, job_fn fn)
+void jobs_register(const char *kind, const char *label, job_fn fn)
 {
 	if (nkinds == JOBS_MAX_KINDS) {
 		log_error("jobs: too many kinds");
 		abort();
 	}
 	kinds[nkinds].name = kind;
+	kinds[nkinds].label = label;
 	kinds[nkinds].fn = fn;
 	nkinds++;
 }
@@ -128,6 +130,12 @@ json_t *jobs_json(struct store *st, int64_t id)
 		      "finished", strcmp(state, "done") == 0 || strcmp(state, "failed") == 0, "failed",
 		      strcmp(state, "failed") == 0);
 	json_object_set_new(o, "user_id", json_integer(store_res_int(res, 0, 10)));
+	const char *kind = store_res_text(res, 0, 1);
+	const char *label = kind;
+	for (int i = 0; i < nkinds; i++)
+		if (strcmp(kinds[i].name, kind) == 0)
+			label = kinds[i].label;
+	json_object_set_new(o, "kind_label", json_string(label));
 out:
 	store_res_free(res);
 	return o;

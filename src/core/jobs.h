@@ -35,8 +35,8 @@ struct job {
  */
 typedef int (*job_fn)(struct job *j, json_t **result, char **message);
 
-/* Registers a kind before jobs_start (kind is a static string). */
-void jobs_register(const char *kind, job_fn fn);
+/* Registers a kind before jobs_start; kind and label (Chinese, for pages) are static strings. */
+void jobs_register(const char *kind, const char *label, job_fn fn);
 /* Queues a job inside the caller's transaction. */
 int jobs_enqueue(struct store *st, const char *kind, const json_t *params, int64_t user_id,
 		 int64_t dept_id, int64_t *id);

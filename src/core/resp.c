@@ -59,6 +59,24 @@ void page_ctx_fill(struct req *r, json_t *ctx)
 		json_object_set(ctx, "values", r->in);
 	if (w->csrf != NULL)
 		json_object_set_new(ctx, "csrf", json_string(w->csrf));
+	/* chosen.<field>.<value> = true for short keyword values, so logic-less
+	 * templates can mark the selected radio button or option. */
+	json_t *values = json_object_get(ctx, "values");
+	if (json_is_object(values) && json_object_get(ctx, "chosen") == NULL) {
+		json_t *chosen = json_object();
+		const char *k;
+		json_t *v;
+		json_object_foreach(values, k, v) {
+			const char *s = json_string_value(v);
+			size_t n = s ? strlen(s) : 0;
+			if (n == 0 || n > 32 || strspn(s, "abcdefghijklmnopqrstuvwxyz_") != n)
+				continue;
+			json_t *o = json_object();
+			json_object_set_new(o, s, json_true());
+			json_object_set_new(chosen, k, o);
+		}
+		json_object_set_new(ctx, "chosen", chosen);
+	}
 	if (w->user_id != 0 && !w->half) {
 		json_t *u = json_object();
 		json_object_set_new(u, "id", json_integer(w->user_id));
@@ -147,8 +165,9 @@ void resp_error(struct req *r, int status, enum msg_id why, const char *field)
 	}
 	if (!resp_claim(r))
 		return;
-	json_t *ctx = json_pack("{s:s,s:s,s:i}", "title", msg(status_msg(status)), "message", msg(why),
-				"status", status);
+	json_t *ctx = json_pack("{s:s,s:i}", "title", msg(status_msg(status)), "status", status);
+	if (why != status_msg(status))
+		json_object_set_new(ctx, "message", json_string(msg(why)));
 	if (field && *field)
 		json_object_set_new(ctx, "field", json_string(field));
 	render_into(r, status, "core/error", ctx);
@@ -178,7 +197,14 @@ void resp_input_error(struct req *r, const struct input_error *e)
 	}
 	if (!resp_claim(r))
 		return;
+	/* The answer is a 4xx: the handler's transaction will not commit, and after a
+	 * failed statement it refuses further reads, so end it before the form's
+	 * context is read again. */
+	if (r->st != NULL && store_in_tx(r->st))
+		store_rollback(r->st);
 	json_t *ctx = json_object();
+	if (r->idem_key != NULL)
+		json_object_set_new(ctx, "idem", json_string(r->idem_key));
 	json_t *err = json_pack("{s:s,s:s}", "field", e->field, "message", msg(e->msg));
 	if (label)
 		json_object_set_new(err, "label", json_string(label));

@@ -748,8 +748,8 @@ fail:
 /* Applies m unless applied meanwhile (another node).  0 or -1 (logged). */
 static int mig_apply(struct store *st, const struct mig *m)
 {
-	char *text = NULL;
-	const char *why = NULL, *ctx = m->f->name;
+	char *text = NULL, *ctx = xasprintf("migration %s", m->f->name);
+	const char *why = NULL;
 	int64_t one;
 	int rc = -1, r;
 	struct sval check[2] = { SVT(m->module), SVI(m->version) };
@@ -783,7 +783,14 @@ static int mig_apply(struct store *st, const struct mig *m)
 	rc = 0;
 out:
 	store_rollback(st);
+	if (rc != 0) {
+		/* so that store_errmsg names the file too (the log already does) */
+		char *msg = xstrdup(store_errmsg(st));
+		store_seterr(st, "%s: %s", ctx, msg);
+		free(msg);
+	}
 	free(text);
+	free(ctx);
 	return rc;
 }
 

@@ -50,15 +50,28 @@ static void pg_stmt_free(void *val, void *arg)
 	free(s);
 }
 
-/* libpq's message without its trailing newline */
+/* libpq's message on one line (it may span several, with tabs) */
+static char *pg_oneline(const char *m)
+{
+	char *out = xstrdup(m), *w = out;
+	for (const char *p = m; *p; p++) {
+		int space = *p == '\n' || *p == '\t' || *p == ' ';
+		if (space && (w == out || w[-1] == ' '))
+			continue;
+		*w++ = space ? ' ' : *p;
+	}
+	while (w > out && w[-1] == ' ')
+		w--;
+	*w = '\0';
+	return out;
+}
+
 static void pg_conn_err(struct store *st, const char *what)
 {
 	struct pg *d = st->drv;
-	const char *m = PQerrorMessage(d->conn);
-	size_t n = strlen(m);
-	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
-		n--;
-	store_seterr(st, "%s: %.*s", what, (int)n, m);
+	char *m = pg_oneline(PQerrorMessage(d->conn));
+	store_seterr(st, "%s: %s", what, m);
+	free(m);
 }
 
 /* Sets the error from a failed result (res may be NULL) and maps its SQLSTATE. */
@@ -423,11 +436,9 @@ int store_pg_open(struct store *st, const char *uri, char **err)
 	}
 	if (PQstatus(d->conn) != CONNECTION_OK) {
 		if (err != NULL) {
-			const char *m = PQerrorMessage(d->conn);
-			size_t n = strlen(m);
-			while (n > 0 && m[n - 1] == '\n')
-				n--;
-			*err = xasprintf("postgres: %.*s", (int)n, m);
+			char *m = pg_oneline(PQerrorMessage(d->conn));
+			*err = xasprintf("postgres: %s", m);
+			free(m);
 		}
 		PQfinish(d->conn);
 		free(d);

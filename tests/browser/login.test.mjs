@@ -104,7 +104,12 @@ async function openPage(options = {}) {
 		if (r.status() >= 400 && !r.request().isNavigationRequest())
 			problems.push(`${r.status()} ${new URL(r.url()).pathname}`);
 	});
-	page.on('requestfailed', (r) => problems.push(`failed ${new URL(r.url()).pathname}: ${r.failure()?.errorText}`));
+	page.on('requestfailed', (r) => {
+		// ERR_ABORTED: the page moved on (a click or goto) before the icon arrived.
+		const why = r.failure()?.errorText ?? '';
+		if (!why.includes('ERR_ABORTED'))
+			problems.push(`failed ${new URL(r.url()).pathname}: ${why}`);
+	});
 	return { context, page, problems };
 }
 

@@ -4,7 +4,7 @@ import os
 import re
 import time
 
-from harness import Skip, check, eq, fail, routes_api_paths, shared
+from harness import CONFIG, Skip, check, eq, fail, routes_api_paths, shared
 
 
 def test_health():
@@ -14,6 +14,9 @@ def test_health():
     eq(r.json(), {"status": "ok"}, "/healthz body")
     r = c.get("/readyz").expect(200, "/readyz")
     eq(r.json(), {"status": "ready"}, "/readyz body")
+    # the driver under test is the one asked for
+    want = "PostgreSQL" if CONFIG["store_base"] else "SQLite"
+    check(want in srv.stderr(), "server log does not say it runs on %s:\n%s" % (want, srv.stderr()[-800:]))
 
 
 def test_depts_pagination():

@@ -142,3 +142,60 @@ def test_register_form_error_keeps_values():
     eq(r.header("Location"), "/desk?welcome=1", "Location after registration")
     check(c.sid(), "not signed in after registration")
     eq(srv.sql_value("SELECT COUNT(*) FROM users WHERE login = ?", (login,)), "1", "account")
+
+
+def test_session_token_in_page_forms_and_password_change():
+    # after sign-in the session's CSRF token is in the hidden field of every form page
+    srv = shared()
+    c = srv.client()
+    login = uniq("w")
+    old = "Old-password-123"
+    c.post_json("/api/v1/register", {"kind": "citizen", "login": login, "name": "改密测试", "id_number": fresh_idcard(),
+                                     "phone": "13912345678", "password": old, "password2": old}, csrf=False).expect(201)
+    c.get("/login")
+    c.post_form("/login", {"login": login, "password": old}).expect(303)
+    r = page_or_skip(c, "/account").expect(200, "GET /account")
+    tok = c.hidden(r.text, "_csrf")
+    check(tok and tok != c.cookies.get("yz_pre"), "session token on /account: %r" % tok)
+    other = srv.client()
+    other.login_api(login, old)
+    # wrong old password: the form again, with the message, never the passwords
+    r = c.post_form("/account/password", {"old": "not-the-old-pw", "password": "New-password-456",
+                                          "password2": "New-password-456"}, csrf=tok)
+    r.expect(400, "wrong current password")
+    check("当前密码不正确" in html.unescape(r.text), "message for a wrong current password")
+    check("not-the-old-pw" not in r.text and "New-password-456" not in r.text, "passwords echoed")
+    r = c.post_form("/account/password", {"old": old, "password": "New-password-456",
+                                          "password2": "New-password-456"}, csrf=tok)
+    r.expect(303, "password change")
+    eq(r.header("Location"), "/account?saved=1", "Location")
+    c.get("/api/v1/me").expect(200, "this session continues")
+    other.get("/api/v1/me").expect(401, "other sessions end at a password change")
+    srv.client().post_json("/api/v1/session", {"login": login, "password": old}, csrf=False) \
+        .expect_error(401, "LOGIN_BAD", what="old password after the change")
+    srv.client().login_api(login, "New-password-456")
+
+
+def test_admin_disable_enable_account():
+    srv = shared()
+    c = srv.client()
+    login = uniq("d")
+    r = c.post_json("/api/v1/register", {"kind": "citizen", "login": login, "name": "停用测试", "id_number": fresh_idcard(),
+                                         "phone": "13912345678", "password": "Disable-me-123",
+                                         "password2": "Disable-me-123"}, csrf=False).expect(201)
+    uid = r.json()["id"]
+    c.login_api(login, "Disable-me-123")
+    adm = srv.admin()
+    r = adm.post_form("/admin/users/%d/disable" % uid, {})
+    r.expect(303, "disable")
+    eq(r.header("Location"), "/admin/users/%d?saved=1" % uid, "Location")
+    c.get("/api/v1/me").expect(401, "session of a disabled account")
+    srv.client().post_json("/api/v1/session", {"login": login, "password": "Disable-me-123"}, csrf=False) \
+        .expect_error(401, "LOGIN_DISABLED", what="sign-in of a disabled account")
+    eq(adm.get("/api/v1/users/%d" % uid).expect(200).json()["disabled"], True, "disabled flag")
+    # a department admin may not do it
+    li = srv.client()
+    li.login_as("li.amr")
+    li.post_form("/admin/users/%d/enable" % uid, {}).expect(403, "dept admin enabling an account")
+    adm.post_form("/admin/users/%d/enable" % uid, {}).expect(303, "enable")
+    srv.client().login_api(login, "Disable-me-123")

@@ -155,3 +155,62 @@ def test_register_idempotency_key():
     bad["password2"] = bad["password"]
     r = register(c, bad, headers={"Idempotency-Key": key2}).expect(201, "same key after an error")
     check(r.header("Idempotent-Replayed") is None, "a fixed retry is not a replay")
+
+
+def test_idempotency_key_with_other_body_not_replayed():
+    # A key reused for a different submission must not return the first answer: that answer
+    # belongs to someone else (their name, phone and masked id), and the second person's
+    # registration would silently not happen.  Expected: an error (422 or 409), nothing leaked.
+    srv = shared()
+    key = uniq("idem-")
+    first = citizen(name="第一位", phone="13700001111")
+    register(srv.client(), first, headers={"Idempotency-Key": key}).expect(201)
+    second = citizen(name="第二位", phone="13900002222")
+    r = register(srv.client(), second, headers={"Idempotency-Key": key})
+    check("13700001111" not in r.text and "第一位" not in r.text and first["login"] not in r.text,
+          "a different submission with the same Idempotency-Key got the first person's answer: %s" % r.short())
+    check(r.status in (409, 422), "same key, different body: expected 409 or 422, got %s" % r.short())
+
+
+def test_register_form_idempotency():
+    # the hidden _idem field: a retried form submission returns the first answer
+    srv = shared()
+    c1 = srv.client()
+    r = c1.get("/register")
+    if r.status == 500:
+        from harness import Skip
+        raise Skip("registration page does not render yet")
+    tok, idem = c1.hidden(r.text, "_csrf"), c1.hidden(r.text, "_idem")
+    check(idem and len(idem) >= 16, "_idem on /register: %r" % idem)
+    body = citizen()
+    body["_idem"] = idem
+    r1 = c1.post_form("/register", body, csrf=tok).expect(303, "form registration")
+    eq(r1.header("Location"), "/desk?welcome=1", "Location")
+    # the retry comes from a browser that never saw the answer (no session yet)
+    c2 = srv.client()
+    c2.get("/login")
+    r2 = c2.post_form("/register", body)
+    if r2.status != 303:
+        import re
+        why = re.findall(r'class="field-error"[^>]*>(?:<span[^>]*>[^<]*</span>)?([^<]*)<', r2.text)
+        check(False, "retried form registration with the same _idem: expected the first answer (303), "
+                     "got %d %r" % (r2.status, why))
+    eq(r2.header("Idempotent-Replayed"), "true", "Idempotent-Replayed on the retry")
+    eq(srv.sql_value("SELECT COUNT(*) FROM users WHERE login = ?", (body["login"],)), "1", "accounts")
+
+
+def test_register_form_error_keeps_idempotency_key():
+    # after an input error the form is shown again; its _idem must survive, or the corrected
+    # submission loses the protection against double submission
+    srv = shared()
+    c = srv.client()
+    r = c.get("/register")
+    if r.status == 500:
+        from harness import Skip
+        raise Skip("registration page does not render yet")
+    tok, idem = c.hidden(r.text, "_csrf"), c.hidden(r.text, "_idem")
+    body = citizen(password2="not-the-same-pw-1")
+    body["_idem"] = idem
+    r = c.post_form("/register", body, csrf=tok).expect(400, "form with mismatching passwords")
+    eq(c.hidden(r.text, "_idem"), idem, "_idem in the form shown again after an error")
+    eq(c.hidden(r.text, "_csrf"), tok, "_csrf in the form shown again after an error")

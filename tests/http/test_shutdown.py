@@ -1,7 +1,10 @@
 """SIGTERM stops the server cleanly; what was acknowledged survives a restart."""
+import os
 import re
+import subprocess
+import time
 
-from harness import STRONG_PW, check, eq, fresh_idcard, private_server, uniq
+from harness import STRONG_PW, Server, check, eq, fresh_idcard, private_server, uniq
 
 
 def test_sigterm_and_restart_keeps_data():
@@ -53,3 +56,35 @@ def test_sigterm_while_idle_connection_open():
             s.close()
         check("stopped cleanly" in srv.stderr(), "no 'stopped cleanly' in the log")
         srv.start()
+
+
+def test_port_in_use_refused():
+    # A second server on a port that is taken must refuse to start, not share the port
+    # (SO_REUSEPORT) and silently take half of the first server's connections.
+    with private_server() as srv:
+        other = Server(name="second")
+        try:
+            os.makedirs(other.data, exist_ok=True)
+            log = os.path.join(other.dir, "second.log")
+            with open(log, "wb") as errf:
+                p = subprocess.Popen(other.base_args() + ["serve", "--port", str(srv.port)],
+                                     stdout=subprocess.DEVNULL, stderr=errf, env=other.environ())
+            deadline = time.time() + 30
+            while p.poll() is None and time.time() < deadline:
+                with open(log, "rb") as f:
+                    if b"listening on" in f.read():
+                        break
+                time.sleep(0.1)
+            rc = p.poll()
+            if rc is None:
+                p.terminate()
+                p.wait(30)
+            with open(log, "rb") as f:
+                err = f.read().decode("utf-8", "replace")
+            check(rc is not None and rc != 0,
+                  "a second `yizhan serve --port %d` started on the port in use (both listen; the kernel "
+                  "splits connections between them); its log:\n%s" % (srv.port, err[-600:]))
+            check("cannot listen" in err, "no 'cannot listen' in the second server's log:\n%s" % err[-600:])
+        finally:
+            other.cleanup()
+        srv.client().get("/healthz").expect(200, "first server after the attempt")

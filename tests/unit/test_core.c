@@ -319,8 +319,8 @@ static void test_jobs(void **state)
 {
 	(void)state;
 	struct store *st = fresh_store();
-	jobs_register("test.ok", job_ok);
-	jobs_register("test.fail", job_fail);
+	jobs_register("test.ok", "测试", job_ok);
+	jobs_register("test.fail", "测试失败", job_fail);
 	int64_t a = 0, b = 0, c = 0;
 	json_t *params = json_pack("{s:i}", "x", 7);
 	assert_int_equal(jobs_enqueue(st, "test.ok", params, 0, 0, &a), 0);

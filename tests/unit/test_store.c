@@ -34,11 +34,62 @@ static void make_table(struct store *st)
 	free(sql);
 }
 
-static struct store *setup_t(void)
+/*
+ * Fixtures: *state is the test's store, closed by the teardown even when
+ * the test fails (on PostgreSQL, a connection left inside a transaction
+ * would block the next test's DROP SCHEMA).
+ */
+static int setup_store(void **state)
 {
-	struct store *st = test_store_open();
-	make_table(st);
-	return st;
+	*state = test_store_open();
+	return 0;
+}
+
+static int setup_table(void **state)
+{
+	*state = test_store_open();
+	make_table(*state);
+	return 0;
+}
+
+static int teardown_store(void **state)
+{
+	store_close(*state);
+	*state = NULL;
+	return 0;
+}
+
+/* For the tests that open more connections: the URI and a fresh store. */
+struct fresh {
+	char *uri;
+	struct store *st;
+};
+
+static int setup_fresh(void **state)
+{
+	struct fresh *f = calloc(1, sizeof(*f));
+	char *err = NULL;
+	assert_non_null(f);
+	f->uri = test_store_uri();
+	if (store_open(f->uri, &f->st, &err) != 0) {
+		fprintf(stderr, "test store: %s\n", err ? err : "?");
+		abort();
+	}
+	if (store_driver(f->st) == STORE_PG &&
+	    store_exec_script(f->st, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;") != 0)
+		abort();
+	*state = f;
+	return 0;
+}
+
+static int teardown_fresh(void **state)
+{
+	struct fresh *f = *state;
+	store_close(f->st);
+	free(f->uri);
+	free(f);
+	*state = NULL;
+	return 0;
 }
 
 static int64_t count_t(struct store *st)
@@ -46,20 +97,6 @@ static int64_t count_t(struct store *st)
 	int64_t n = -1;
 	assert_int_equal(store_query_int(st, "SELECT count(*) FROM t", NULL, 0, &n), STORE_OK);
 	return n;
-}
-
-/* A fresh, empty store and its URI (for the pool, which opens its own connections). */
-static struct store *open_fresh(char **uri)
-{
-	char *err = NULL;
-	struct store *st = NULL;
-	*uri = test_store_uri();
-	assert_int_equal(store_open(*uri, &st, &err), 0);
-	if (store_driver(st) == STORE_PG)
-		assert_int_equal(store_exec_script(st, "DROP SCHEMA IF EXISTS public CASCADE; "
-						       "CREATE SCHEMA public;"),
-				 STORE_OK);
-	return st;
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -85,7 +122,7 @@ static const char SQL_INS_A[] = "INSERT INTO t (a) VALUES ($1) RETURNING id";
 
 static void test_insert_returning(void **state)
 {
-	struct store *st = setup_t();
+	struct store *st = *state;
 	struct store_res *r = NULL;
 	struct sval p[1] = { SVT("x") };
 	(void)state;
@@ -101,12 +138,11 @@ static void test_insert_returning(void **state)
 	assert_int_equal(store_res_int(r, 0, 0), 2);
 	store_res_free(r);
 	assert_int_equal(count_t(st), 2);
-	store_close(st);
 }
 
 static void test_params_by_name(void **state)
 {
-	struct store *st = setup_t();
+	struct store *st = *state;
 	struct store_res *r = NULL;
 	int64_t changes = -1;
 	(void)state;
@@ -137,10 +173,10 @@ static void test_params_by_name(void **state)
 	assert_int_equal(store_query(st, "SELECT a FROM t WHERE a = $1", p3, 3, &r), STORE_OK);
 	assert_int_equal(store_res_rows(r), 1);
 	store_res_free(r);
-	assert_int_equal(store_query(st, "SELECT a FROM t WHERE a = $1 AND b = $3", p3, 2, &r),
+	assert_int_equal(store_query(st, "SELECT a FROM t WHERE a = $1 AND b = $2", p3, 1, &r),
 			 STORE_ERR);
 	assert_null(r);
-	assert_non_null(strstr(store_errmsg(st), "$3"));
+	assert_non_null(strstr(store_errmsg(st), "$2"));
 	/* only $N placeholders */
 	if (store_driver(st) == STORE_SQLITE) {
 		assert_int_equal(store_query(st, "SELECT a FROM t WHERE a = ?", p3, 1, &r), STORE_ERR);
@@ -154,12 +190,11 @@ static void test_params_by_name(void **state)
 	assert_int_equal(store_exec_script(st, "CREATE TABLE other (x INTEGER)"), STORE_OK);
 	assert_int_equal(store_exec(st, "DELETE FROM t WHERE a = 'none'", NULL, 0, &changes), STORE_OK);
 	assert_int_equal(changes, 0);
-	store_close(st);
 }
 
 static void test_null_round_trip(void **state)
 {
-	struct store *st = setup_t();
+	struct store *st = *state;
 	struct store_res *r = NULL;
 	struct sval p[4] = { SVT("k"), SVT(NULL), SVN, SVT("") };
 	(void)state;
@@ -185,12 +220,11 @@ static void test_null_round_trip(void **state)
 					 NULL, 0, &n),
 			 STORE_OK);
 	assert_int_equal(n, 1);
-	store_close(st);
 }
 
 static void test_int64_extremes(void **state)
 {
-	struct store *st = setup_t();
+	struct store *st = *state;
 	struct store_res *r = NULL;
 	const int64_t vals[] = { INT64_MIN, INT64_MAX, 0, -1, INT64_C(9007199254740993) };
 	const char *texts[] = { "-9223372036854775808", "9223372036854775807", "0", "-1",
@@ -219,12 +253,11 @@ static void test_int64_extremes(void **state)
 	q[0] = SVI(INT64_MAX);
 	assert_int_equal(store_query_int(st, "SELECT n FROM t WHERE n = $1", q, 1, &id), STORE_OK);
 	assert_true(id == INT64_MAX);
-	store_close(st);
 }
 
 static void test_blob(void **state)
 {
-	struct store *st = setup_t();
+	struct store *st = *state;
 	struct store_res *r = NULL;
 	unsigned char bytes[300];
 	(void)state;
@@ -248,12 +281,11 @@ static void test_blob(void **state)
 	struct sval q[1] = { SVB(bytes, sizeof(bytes)) };
 	assert_int_equal(store_query_int(st, "SELECT id FROM t WHERE data = $1", q, 1, &id), STORE_OK);
 	assert_int_equal(id, 1);
-	store_close(st);
 }
 
 static void test_utf8(void **state)
 {
-	struct store *st = setup_t();
+	struct store *st = *state;
 	struct store_res *r = NULL;
 	/* 一站式政务服务 (7), space, 网上办事大厅 (6), and a supplementary-plane character */
 	const char *s = "一站式政务服务 网上办事大厅\xf0\xa0\x80\x80";
@@ -275,12 +307,11 @@ static void test_utf8(void **state)
 	assert_int_equal(store_query_int(st, "SELECT count(*) FROM t WHERE a LIKE $1", q, 1, &n),
 			 STORE_OK);
 	assert_int_equal(n, 1);
-	store_close(st);
 }
 
 static void test_bool_and_text_shapes(void **state)
 {
-	struct store *st = test_store_open();
+	struct store *st = *state;
 	struct store_res *r = NULL;
 	(void)state;
 	assert_int_equal(store_query(st, "SELECT 1 = 1, 1 = 2, 'x'", NULL, 0, &r), STORE_OK);
@@ -288,12 +319,11 @@ static void test_bool_and_text_shapes(void **state)
 	assert_string_equal(store_res_text(r, 0, 1), "0");
 	assert_string_equal(store_res_text(r, 0, 2), "x");
 	store_res_free(r);
-	store_close(st);
 }
 
 static void test_constraint(void **state)
 {
-	struct store *st = setup_t();
+	struct store *st = *state;
 	struct sval p[1] = { SVT("dup") };
 	struct sval q[1] = { SVT("other") };
 	(void)state;
@@ -333,12 +363,11 @@ static void test_constraint(void **state)
 				    p, 1, &changes),
 			 STORE_OK);
 	assert_int_equal(changes, 0);
-	store_close(st);
 }
 
 static void test_transactions(void **state)
 {
-	struct store *st = setup_t();
+	struct store *st = *state;
 	struct sval p[1] = { SVT("a1") };
 	(void)state;
 
@@ -355,8 +384,10 @@ static void test_transactions(void **state)
 	assert_false(store_in_tx(st));
 	assert_int_equal(count_t(st), 0);               /* discarded */
 
+	int64_t a1 = 0;
 	assert_int_equal(store_begin(st), STORE_OK);
-	assert_int_equal(store_exec(st, "INSERT INTO t (a) VALUES ($1)", p, 1, NULL), STORE_OK);
+	assert_int_equal(store_query_int(st, "INSERT INTO t (a) VALUES ($1) RETURNING id", p, 1, &a1),
+			 STORE_OK);
 	assert_int_equal(store_commit(st), STORE_OK);
 	assert_false(store_in_tx(st));
 	assert_int_equal(count_t(st), 1);
@@ -382,17 +413,16 @@ static void test_transactions(void **state)
 	assert_int_equal(store_begin(st), STORE_OK);
 	assert_int_equal(store_query_int(st, "SELECT id FROM t WHERE a = $1 FOR UPDATE", p, 1, &id),
 			 STORE_OK);
-	assert_int_equal(id, 1);
+	assert_int_equal(id, a1);
 	assert_int_equal(store_query_int(st, "SELECT id FROM t WHERE a = $1 FOR UPDATE SKIP LOCKED;", p,
 					 1, &id),
 			 STORE_OK);
 	assert_int_equal(store_commit(st), STORE_OK);
-	store_close(st);
 }
 
 static void test_query_int(void **state)
 {
-	struct store *st = setup_t();
+	struct store *st = *state;
 	int64_t v = 42;
 	(void)state;
 
@@ -408,12 +438,11 @@ static void test_query_int(void **state)
 	assert_int_equal(store_query_int(st, "SELECT v FROM t WHERE a = $1", p, 1, &v), STORE_ERR);
 	assert_int_equal(store_query_int(st, "SELECT nosuch FROM t", NULL, 0, &v), STORE_ERR);
 	assert_non_null(strstr(store_errmsg(st), "nosuch"));
-	store_close(st);
 }
 
 static void test_stmt_cache(void **state)
 {
-	struct store *st = test_store_open();
+	struct store *st = *state;
 	char sql[64];
 	int64_t v = 0;
 	(void)state;
@@ -436,7 +465,6 @@ static void test_stmt_cache(void **state)
 	snprintf(sql, sizeof(sql), "SELECT 3");
 	assert_int_equal(store_query_int(st, sql, NULL, 0, &v), STORE_OK);
 	assert_int_equal(v, 3);
-	store_close(st);
 }
 
 static void test_pg_reconnect(void **state)
@@ -444,7 +472,7 @@ static void test_pg_reconnect(void **state)
 	(void)state;
 	if (!test_is_pg())
 		skip();
-	struct store *st = test_store_open();
+	struct store *st = *state;
 	int64_t v = 0;
 	assert_int_equal(store_query_int(st, "SELECT 5", NULL, 0, &v), STORE_OK);
 	assert_int_equal(store_exec(st, "SELECT pg_terminate_backend(pg_backend_pid())", NULL, 0, NULL),
@@ -452,7 +480,6 @@ static void test_pg_reconnect(void **state)
 	/* reset once, statements prepared again */
 	assert_int_equal(store_query_int(st, "SELECT 5", NULL, 0, &v), STORE_OK);
 	assert_int_equal(v, 5);
-	store_close(st);
 }
 
 /* ------------------------------------------------------------- migrations */
@@ -498,7 +525,7 @@ static char *mlog_names(struct store *st)
 
 static void test_migrations(void **state)
 {
-	struct store *st = test_store_open();
+	struct store *st = *state;
 	int64_t n = 0;
 	char *names;
 	(void)state;
@@ -549,7 +576,6 @@ static void test_migrations(void **state)
 	assert_int_equal(store_migrate_files(st, mig_set2), -1);
 	assert_true(store_in_tx(st));
 	store_rollback(st);
-	store_close(st);
 }
 
 static void test_migrations_bad(void **state)
@@ -558,7 +584,7 @@ static void test_migrations_bad(void **state)
 		"core/1_x.sql", "core/0001.sql", "core/0001_.sql", "0001_x.sql", "core/sub/0001_x.sql",
 		"Core/0001_x.sql", "core/0001_x y.sql", "core/00a1_x.sql", "/0001_x.sql",
 	};
-	struct store *st = test_store_open();
+	struct store *st = *state;
 	int64_t n = 0;
 	(void)state;
 
@@ -608,7 +634,6 @@ static void test_migrations_bad(void **state)
 	assert_int_equal(store_query_int(st, "SELECT count(*) FROM schema_migrations", NULL, 0, &n),
 			 STORE_OK);
 	assert_int_equal(n, 1);
-	store_close(st);
 }
 
 /* Several nodes starting at once apply each migration once. */
@@ -634,14 +659,13 @@ static void *mig_worker(void *arg)
 
 static void test_migrations_concurrent(void **state)
 {
-	char *uri = NULL;
-	struct store *st = open_fresh(&uri);
+	struct fresh *f = *state;
+	struct store *st = f->st;
 	pthread_t th[4];
 	struct mig_thread t[4];
-	(void)state;
 
 	for (int i = 0; i < 4; i++) {
-		t[i].uri = uri;
+		t[i].uri = f->uri;
 		t[i].rc = -2;
 		assert_int_equal(pthread_create(&th[i], NULL, mig_worker, &t[i]), 0);
 	}
@@ -652,8 +676,6 @@ static void test_migrations_concurrent(void **state)
 	char *names = mlog_names(st);
 	assert_string_equal(names, "core1,core2,core3,core10,audit1,hall1");
 	free(names);
-	store_close(st);
-	free(uri);
 }
 
 /* ------------------------------------------------------------------- pool */
@@ -699,12 +721,12 @@ static void *pool_worker(void *arg)
 
 static void test_pool(void **state)
 {
-	char *uri = NULL, *err = NULL;
-	struct store *st = open_fresh(&uri);
+	struct fresh *f = *state;
+	struct store *st = f->st;
+	char *uri = f->uri, *err = NULL;
 	struct store_pool *pool = NULL;
 	pthread_t th[POOL_THREADS];
 	struct pool_thread t[POOL_THREADS];
-	(void)state;
 
 	make_table(st);
 	assert_int_equal(store_pool_new(uri, 0, &pool, &err), -1);
@@ -732,30 +754,28 @@ static void test_pool(void **state)
 	assert_false(store_in_tx(c));
 	assert_int_equal(count_t(st), POOL_THREADS * POOL_ROUNDS);
 	store_pool_free(pool);
-	store_close(st);
-	free(uri);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_errors),
-		cmocka_unit_test(test_insert_returning),
-		cmocka_unit_test(test_params_by_name),
-		cmocka_unit_test(test_null_round_trip),
-		cmocka_unit_test(test_int64_extremes),
-		cmocka_unit_test(test_blob),
-		cmocka_unit_test(test_utf8),
-		cmocka_unit_test(test_bool_and_text_shapes),
-		cmocka_unit_test(test_constraint),
-		cmocka_unit_test(test_transactions),
-		cmocka_unit_test(test_query_int),
-		cmocka_unit_test(test_stmt_cache),
-		cmocka_unit_test(test_pg_reconnect),
-		cmocka_unit_test(test_migrations),
-		cmocka_unit_test(test_migrations_bad),
-		cmocka_unit_test(test_migrations_concurrent),
-		cmocka_unit_test(test_pool),
+		cmocka_unit_test_setup_teardown(test_insert_returning, setup_table, teardown_store),
+		cmocka_unit_test_setup_teardown(test_params_by_name, setup_table, teardown_store),
+		cmocka_unit_test_setup_teardown(test_null_round_trip, setup_table, teardown_store),
+		cmocka_unit_test_setup_teardown(test_int64_extremes, setup_table, teardown_store),
+		cmocka_unit_test_setup_teardown(test_blob, setup_table, teardown_store),
+		cmocka_unit_test_setup_teardown(test_utf8, setup_table, teardown_store),
+		cmocka_unit_test_setup_teardown(test_bool_and_text_shapes, setup_store, teardown_store),
+		cmocka_unit_test_setup_teardown(test_constraint, setup_table, teardown_store),
+		cmocka_unit_test_setup_teardown(test_transactions, setup_table, teardown_store),
+		cmocka_unit_test_setup_teardown(test_query_int, setup_table, teardown_store),
+		cmocka_unit_test_setup_teardown(test_stmt_cache, setup_store, teardown_store),
+		cmocka_unit_test_setup_teardown(test_pg_reconnect, setup_store, teardown_store),
+		cmocka_unit_test_setup_teardown(test_migrations, setup_store, teardown_store),
+		cmocka_unit_test_setup_teardown(test_migrations_bad, setup_store, teardown_store),
+		cmocka_unit_test_setup_teardown(test_migrations_concurrent, setup_fresh, teardown_fresh),
+		cmocka_unit_test_setup_teardown(test_pool, setup_fresh, teardown_fresh),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -189,6 +189,10 @@ static int job_dept_import(struct job *j, json_t **result, char **message)
 	int64_t total = 0;
 	for (const char *p = csv; *p; p++)
 		total += *p == '\n';
+	if (*csv && csv[strlen(csv) - 1] != '\n')
+		total++;      /* a last line without a newline */
+	if (total > 0)
+		total--;      /* the header */
 	jobs_progress(j, 0, total);
 	if (store_begin(j->st) != STORE_OK) {
 		*message = xstrdup(msg(MSG_HTTP_503));
@@ -218,7 +222,7 @@ static int job_dept_import(struct job *j, json_t **result, char **message)
 
 void portal_register_jobs(void)
 {
-	jobs_register("dept.import", job_dept_import);
+	jobs_register("dept.import", "导入部门", job_dept_import);
 }
 
 /* POST /admin/depts/import (and the API): queues the job, shows its page. */
@@ -260,6 +264,25 @@ void page_job(struct req *r)
 	resp_page(r, 200, "portal/job", json_pack("{s:s,s:o}", "title", "任务进度", "job", j));
 }
 
+/* Percent-encodes s for a query string (arena). */
+static const char *url_encode(struct req *r, const char *s)
+{
+	char *out = arena_alloc(r->arena, strlen(s) * 3 + 1), *o = out;
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 /* GET /admin/users  ctx: page {items,next}, kind, q, kinds */
 void page_users(struct req *r)
 {
@@ -269,14 +292,16 @@ void page_users(struct req *r)
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return;
 	}
-	json_t *ctx = json_pack("{s:s,s:o,s:s,s:s}", "title", "人员与账号", "page", page, "kind",
-				kind ? kind : "", "q", q ? q : "");
+	json_t *ctx = json_pack("{s:s,s:o,s:s,s:s,s:{s:s,s:s}}", "title", "人员与账号", "page", page, "kind",
+				kind ? kind : "", "q", q ? q : "", "values", "kind", kind ? kind : "", "q",
+				q ? q : "");
 	json_t *next = json_object_get(page, "next");
 	if (json_is_integer(next))
 		json_object_set_new(ctx, "next_href",
-				    json_string(arena_printf(r->arena, "/admin/users?after=%lld%s%s",
+				    json_string(arena_printf(r->arena, "/admin/users?after=%lld%s%s%s%s",
 							     (long long)json_integer_value(next),
-							     kind ? "&kind=" : "", kind ? kind : "")));
+							     kind ? "&kind=" : "", kind ? kind : "", q ? "&q=" : "",
+							     q ? url_encode(r, q) : "")));
 	resp_page(r, 200, "portal/users", ctx);
 }
 

@@ -68,7 +68,7 @@ void page_home(struct req *r)
 		if (json_integer_value(json_object_get(d, "depth")) <= 1)
 			json_array_append(top, d);
 	json_decref(tree);
-	resp_page(r, 200, "portal/home", json_pack("{s:s,s:o}", "title", msg(MSG_SITE_NAME), "depts", top));
+	resp_page(r, 200, "portal/home", json_pack("{s:s,s:o}", "title", "首页", "depts", top));
 }
 
 /* GET /login  ctx: values.next */
@@ -182,8 +182,18 @@ void page_enroll(struct req *r)
 		return;
 	}
 	char *uri = totp_uri("一站", r->who.login, secret);
+	/* Groups of four, easier to type into an authenticator app. */
+	char grouped[TOTP_SECRET_LEN * 2];
+	size_t g = 0;
+	for (size_t i = 0; secret[i] && g + 2 < sizeof grouped; i++) {
+		if (i > 0 && i % 4 == 0)
+			grouped[g++] = ' ';
+		grouped[g++] = secret[i];
+	}
+	grouped[g] = '\0';
 	resp_page(r, 200, "portal/enroll",
-		  json_pack("{s:s,s:s,s:s}", "title", "设置动态验证码", "secret", secret, "uri", uri));
+		  json_pack("{s:s,s:s,s:s,s:s}", "title", "设置动态验证码", "secret", secret, "secret_grouped",
+			    grouped, "uri", uri));
 	free(uri);
 	free(secret);
 }
@@ -299,7 +309,7 @@ json_t *desk_items(struct req *r)
 			items, json_pack("{s:s,s:s,s:s,s:o,s:o}", "kind", "job", "title",
 					 arena_printf(r->arena, "后台任务 #%lld：%s",
 						      (long long)json_integer_value(json_object_get(j, "id")),
-						      json_string_value(json_object_get(j, "kind"))),
+						      json_string_value(json_object_get(j, "kind_label"))),
 					 "href",
 					 arena_printf(r->arena, "/jobs/%lld",
 						      (long long)json_integer_value(json_object_get(j, "id"))),
@@ -329,6 +339,47 @@ void page_desk(struct req *r)
 				account, "roles", json_object_get(account, "roles"), "welcome",
 				req_query(r, "welcome") != NULL);
 	resp_page(r, 200, r->who.kind == ACCT_STAFF ? "portal/desk_staff" : "portal/desk_person", ctx);
+}
+
+/* Titles (and for the enrolment page, its secret) around input errors. */
+void form_fill_login(struct req *r, json_t *ctx)
+{
+	(void)r;
+	json_object_set_new(ctx, "title", json_string("登录"));
+}
+
+void form_fill_register(struct req *r, json_t *ctx)
+{
+	(void)r;
+	json_object_set_new(ctx, "title", json_string("注册"));
+}
+
+void form_fill_totp(struct req *r, json_t *ctx)
+{
+	(void)r;
+	json_object_set_new(ctx, "title", json_string("动态验证码"));
+}
+
+void form_fill_enroll(struct req *r, json_t *ctx)
+{
+	json_object_set_new(ctx, "title", json_string("设置动态验证码"));
+	char *secret = auth_enroll_begin(r);
+	if (secret != NULL) {
+		char *uri = totp_uri("一站", r->who.login, secret);
+		json_object_set_new(ctx, "secret", json_string(secret));
+		json_object_set_new(ctx, "uri", json_string(uri));
+		free(uri);
+		free(secret);
+	}
+}
+
+/* Context of the account page around a password form error. */
+void form_fill_account(struct req *r, json_t *ctx)
+{
+	json_t *account = account_json(r->st, r->who.user_id);
+	json_object_set_new(ctx, "title", json_string("账号与安全"));
+	json_object_set_new(ctx, "account", account ? account : json_object());
+	json_object_set_new(ctx, "must", json_boolean(r->who.must_change_pw));
 }
 
 /* GET /account  ctx: account, must */
@@ -369,9 +420,9 @@ void do_password(struct req *r)
 		snprintf(e.field, sizeof e.field, "password2");
 	}
 	if (e.msg != MSG_NONE) {
-		json_t *ctx = json_pack("{s:s,s:o,s:{s:s,s:s}}", "title", "账号与安全", "account",
+		json_t *ctx = json_pack("{s:s,s:o,s:{s:s,s:s},s:b}", "title", "账号与安全", "account",
 					account_json(r->st, r->who.user_id), "error", "field", e.field,
-					"message", msg(e.msg));
+					"message", msg(e.msg), "must", r->who.must_change_pw);
 		json_t *errs = json_object();
 		json_object_set_new(errs, e.field, json_string(msg(e.msg)));
 		json_object_set_new(ctx, "errors", errs);

@@ -104,27 +104,31 @@ const struct field_spec fs_page[] = {
 };
 
 void form_fill_depts(struct req *r, json_t *ctx);   /* admin.c */
-void form_fill_user(struct req *r, json_t *ctx);    /* admin.c */
+void form_fill_account(struct req *r, json_t *ctx); /* pages.c */
+void form_fill_login(struct req *r, json_t *ctx);
+void form_fill_register(struct req *r, json_t *ctx);
+void form_fill_totp(struct req *r, json_t *ctx);
+void form_fill_enroll(struct req *r, json_t *ctx);
 
 #define CSRF RF_CSRF
 const struct route portal_routes[] = {
 	{ HM_GET, "/", page_home, ROLE_PUBLIC, 0, NULL, NULL, NULL, "Home page" },
 	{ HM_GET, "/login", page_login, ROLE_ANON, 0, fs_login_page, NULL, NULL, "Sign-in page" },
-	{ HM_POST, "/login", do_login, ROLE_ANON, CSRF, fs_login, "portal/login", NULL, "Sign in" },
+	{ HM_POST, "/login", do_login, ROLE_ANON, CSRF, fs_login, "portal/login", form_fill_login, "Sign in" },
 	{ HM_GET, "/login/totp", page_totp, ROLE_PUBLIC, RF_HALF, NULL, NULL, NULL, "Second factor page" },
-	{ HM_POST, "/login/totp", do_totp, ROLE_PUBLIC, RF_HALF | CSRF, fs_totp, "portal/totp", NULL,
+	{ HM_POST, "/login/totp", do_totp, ROLE_PUBLIC, RF_HALF | CSRF, fs_totp, "portal/totp", form_fill_totp,
 	  "Second factor" },
 	{ HM_GET, "/login/enroll", page_enroll, ROLE_PUBLIC, RF_HALF, NULL, NULL, NULL, "Second factor set-up page" },
-	{ HM_POST, "/login/enroll", do_enroll, ROLE_PUBLIC, RF_HALF | CSRF, fs_totp, "portal/enroll", NULL,
+	{ HM_POST, "/login/enroll", do_enroll, ROLE_PUBLIC, RF_HALF | CSRF, fs_totp, "portal/enroll", form_fill_enroll,
 	  "Second factor set-up" },
 	{ HM_POST, "/logout", do_logout, ROLE_PUBLIC, RF_HALF | CSRF, NULL, NULL, NULL, "Sign out" },
 	{ HM_POST, "/logout/all", do_logout_all, ROLE_USER, CSRF, NULL, NULL, NULL, "Sign out everywhere" },
 	{ HM_GET, "/register", page_register, ROLE_ANON, 0, NULL, NULL, NULL, "Registration page" },
-	{ HM_POST, "/register", do_register, ROLE_ANON, CSRF | RF_IDEM, fs_register, "portal/register", NULL,
+	{ HM_POST, "/register", do_register, ROLE_ANON, CSRF | RF_IDEM, fs_register, "portal/register", form_fill_register,
 	  "Register" },
 	{ HM_GET, "/desk", page_desk, ROLE_USER, 0, fs_flags, NULL, NULL, "Desk" },
 	{ HM_GET, "/account", page_account, ROLE_USER, 0, fs_flags, NULL, NULL, "Account page" },
-	{ HM_POST, "/account/password", do_password, ROLE_USER, CSRF, fs_password, "portal/account", NULL,
+	{ HM_POST, "/account/password", do_password, ROLE_USER, CSRF, fs_password, "portal/account", form_fill_account,
 	  "Change password" },
 	{ HM_GET, "/admin/depts", page_depts, ROLE_DEPT_ADMIN, 0, NULL, NULL, NULL, "Departments" },
 	{ HM_GET, "/admin/depts/new", page_dept_new, ROLE_PLATFORM_ADMIN, 0, NULL, NULL, NULL, "New department page" },
