@@ -194,6 +194,7 @@ run desk "$BASE/desk" "Cookie: yz_sid=$SID"
 DESK_AFTER="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: yz_sid=$SID" "$BASE/desk")"
 
 stop_server
+mkdir -p build/bench && cp "$TMP"/wrk-*.txt build/bench/ 2>/dev/null
 
 # ---------- report ----------
 
@@ -237,10 +238,22 @@ if [ "$DESK_AFTER" != 200 ]; then
 	status=1
 fi
 if [ -n "$ACCESS" ] && [ -f "$ACCESS" ]; then
+	# The server's own time per request (access log "us": first call to
+	# completion): when wrk's p99 is far above it, the wait is in queues and
+	# scheduling, not in the handler.
 	echo
-	echo "access log, answers by path and status:"
-	awk -F'"path":"' '{ split($2, p, "\""); s = $0; sub(/.*"status":/, "", s); sub(/,.*/, "", s); n[p[1] " " s]++ }
-		END { for (k in n) printf "  %-36s %9d\n", k, n[k] }' "$ACCESS" | sort
+	echo "access log: answers by path and status, and the server's own time per request"
+	printf '  %-24s %6s %9s %9s %9s %9s %9s\n' path status count "p50 us" "p99 us" "p99.9 us" "max us"
+	awk '{
+		p = $0; sub(/.*"path":"/, "", p); sub(/".*/, "", p)
+		s = $0; sub(/.*"status":/, "", s); sub(/,.*/, "", s)
+		u = $0; sub(/.*"us":/, "", u); sub(/,.*/, "", u)
+		print p, s, u }' "$ACCESS" | sort -k1,1 -k2,2n -k3,3n |
+		awk 'function flush() { if (n) printf "  %-24s %6s %9d %9d %9d %9d %9d\n", key1, key2, n,
+				v[int((n - 1) * 0.5) + 1], v[int((n - 1) * 0.99) + 1], v[int((n - 1) * 0.999) + 1], v[n] }
+		($1 " " $2) != key { flush(); key = $1 " " $2; key1 = $1; key2 = $2; n = 0 }
+		{ v[++n] = $3 }
+		END { flush() }'
 fi
 warnings="$(grep -cE '^[0-9TZ:-]+ warn ' "$LOG")"
 [ "$warnings" != 0 ] && grep -E '^[0-9TZ:-]+ warn ' "$LOG" | sort | uniq -c | sort -rn | head -10

@@ -21,6 +21,7 @@
 #include "core/xalloc.h"
 
 #include <arpa/inet.h>
+#include <sodium.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -432,18 +433,47 @@ static int csrf_ok(struct req *r)
 
 /* Idempotency: a retry with the same key returns the first answer. */
 static const char sql_idem_get[] =
-	"SELECT status, location, ctype, body FROM idempotency WHERE user_id = $1 AND key = $2";
+	"SELECT status, location, ctype, body, req_hash FROM idempotency WHERE user_id = $1 AND key = $2";
 static const char sql_idem_put[] =
-	"INSERT INTO idempotency (user_id, key, route, status, location, ctype, body, created_at) "
-	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+	"INSERT INTO idempotency (user_id, key, route, status, location, ctype, body, created_at, req_hash) "
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/*
+ * What makes two submissions "the same": the route and the submitted fields
+ * (without the per-page CSRF token), hashed with the server's key (the
+ * fields may hold a password; a keyed hash reveals nothing to someone
+ * reading the table).
+ */
+static void idem_hash(struct req *r)
+{
+	unsigned char h[32];
+	crypto_generichash_state s;
+	crypto_generichash_init(&s, g_ctx->keys->seal, sizeof g_ctx->keys->seal, sizeof h);
+	crypto_generichash_update(&s, (const unsigned char *)r->route->path, strlen(r->route->path) + 1);
+	char *fields = json_dumps(r->in, JSON_COMPACT | JSON_SORT_KEYS);
+	if (fields != NULL)
+		crypto_generichash_update(&s, (const unsigned char *)fields, strlen(fields));
+	free(fields);
+	crypto_generichash_final(&s, h, sizeof h);
+	char *hex = arena_alloc(r->arena, 65);
+	sodium_bin2hex(hex, 65, h, sizeof h);
+	r->idem_hash = hex;
+}
 
 static int idem_replay(struct req *r)
 {
 	struct store_res *res = NULL;
-	struct sval p[] = { SVI(r->who.user_id), SVT(r->idem_key) };
+	struct sval p[] = { SVI(r->idem_user), SVT(r->idem_key) };
 	if (store_query(r->st, sql_idem_get, p, 2, &res) != STORE_OK)
 		return -1;
 	int found = store_res_rows(res) > 0;
+	const char *first = found ? store_res_text(res, 0, 4) : NULL;
+	if (found && (first == NULL || strcmp(first, r->idem_hash) != 0)) {
+		/* The key was used for another submission: refuse, reveal nothing of it. */
+		store_res_free(res);
+		resp_error(r, 422, MSG_IDEM_MISMATCH, "_idem");
+		return 1;
+	}
 	if (found) {
 		r->answered = 1;
 		r->status = (int)store_res_int(res, 0, 0);
@@ -462,10 +492,10 @@ static int idem_replay(struct req *r)
 
 static int idem_record(struct req *r)
 {
-	struct sval p[] = { SVI(r->who.user_id), SVT(r->idem_key), SVT(r->route->path), SVI(r->status),
+	struct sval p[] = { SVI(r->idem_user), SVT(r->idem_key), SVT(r->route->path), SVI(r->status),
 			    SVT(r->location), SVT(r->ctype), SVT(r->out.data ? r->out.data : ""),
-			    SVI(time(NULL)) };
-	return store_exec(r->st, sql_idem_put, p, 8, NULL);
+			    SVI(time(NULL)), SVT(r->idem_hash) };
+	return store_exec(r->st, sql_idem_put, p, 9, NULL);
 }
 
 static const char *idem_key_of(struct req *r)
@@ -606,10 +636,15 @@ static enum MHD_Result dispatch(struct req *r)
 		resp_error(r, 403, MSG_CSRF_INVALID, "_csrf");
 		goto send;
 	}
-	if (unsafe && (r->route->flags & RF_IDEM))
+	if (unsafe && (r->route->flags & RF_IDEM)) {
 		r->idem_key = idem_key_of(r);
+		/* Keyed to who submitted, as they were before the handler (which may sign them in). */
+		r->idem_user = r->who.user_id;
+	}
 	json_object_del(r->in, "_csrf");
 	json_object_del(r->in, "_idem");
+	if (r->idem_key != NULL)
+		idem_hash(r);
 	if (r->route->fields != NULL) {
 		if (input_check(r->route->fields, r->in, from_form, &e) != 0) {
 			resp_input_error(r, &e);

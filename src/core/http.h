@@ -123,6 +123,8 @@ struct req {
 	int too_large;
 	int first_done;
 	const char *idem_key;
+	const char *idem_hash;
+	int64_t idem_user;
 };
 
 /* Server lifetime */

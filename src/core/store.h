@@ -15,10 +15,10 @@
  * store_exec_script.
  *
  * Parameters: only $1..$N.  Every $k the SQL uses must be given; params
- * beyond the highest $k the SQL uses are ignored.  (PostgreSQL also needs
- * every $k below the highest used to appear in the SQL, or it cannot
- * infer that parameter's type.)  Integers should be compared with integer
- * columns: PostgreSQL infers each parameter's type from its context.
+ * beyond the highest $k the SQL uses are ignored.  PostgreSQL infers each
+ * parameter's type from where it appears, so every $k up to the highest
+ * must appear, at least once where its type is clear ("$1 IS NULL" alone
+ * fails there; "a = $1 OR $1 IS NULL" is fine).
  *
  * Differences the drivers absorb:
  *   - a trailing row-lock clause (FOR UPDATE, FOR SHARE, ... NOWAIT,
@@ -35,7 +35,9 @@
  * A struct store is one connection, used by one thread at a time.  Results
  * are fully fetched into a struct store_res owned by the caller
  * (store_res_free).  Error text of the last failure: store_errmsg().
- * Failures are logged once by the driver, with the SQL and the error.
+ * Failures are logged once by the store, with the SQL's first 80 bytes and
+ * the error (constraint violations and lock conflicts as warnings, since
+ * callers often expect them).
  */
 #ifndef YZ_STORE_H
 #define YZ_STORE_H

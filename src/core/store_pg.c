@@ -107,12 +107,10 @@ static int pg_ok(const PGresult *res)
 	return res != NULL && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY);
 }
 
-/* Reconnects a broken connection (once per call). */
-static int pg_ensure(struct store *st)
+/* Reconnects a broken connection; prepared statements died with it. */
+static int pg_reconnect(struct store *st)
 {
 	struct pg *d = st->drv;
-	if (PQstatus(d->conn) == CONNECTION_OK)
-		return STORE_OK;
 	PQreset(d->conn);
 	stmt_cache_clear(&d->cache, pg_stmt_free, NULL);
 	if (PQstatus(d->conn) != CONNECTION_OK) {
@@ -120,6 +118,17 @@ static int pg_ensure(struct store *st)
 		return STORE_ERR;
 	}
 	log_warn("store: PostgreSQL connection was lost; reconnected");
+	return STORE_OK;
+}
+
+/* Before each call: a broken connection is reset (once per call). */
+static int pg_ensure(struct store *st)
+{
+	struct pg *d = st->drv;
+	if (PQstatus(d->conn) == CONNECTION_OK)
+		return STORE_OK;
+	if (pg_reconnect(st) != STORE_OK)
+		return STORE_ERR;
 	if (st->in_tx) {
 		store_seterr(st, "connection lost inside the transaction");
 		return STORE_ERR;
@@ -380,6 +389,13 @@ static int pg_commit(struct store *st)
 
 static void pg_rollback(struct store *st)
 {
+	struct pg *d = st->drv;
+	if (PQstatus(d->conn) != CONNECTION_OK) {
+		/* the transaction ended with the connection: nothing to roll back */
+		if (pg_reconnect(st) != STORE_OK)
+			log_error("store: ROLLBACK: %s", store_errmsg(st));
+		return;
+	}
 	if (pg_simple(st, "ROLLBACK", NULL) != STORE_OK)
 		log_error("store: ROLLBACK: %s", store_errmsg(st));
 }

@@ -480,6 +480,16 @@ static void test_pg_reconnect(void **state)
 	/* reset once, statements prepared again */
 	assert_int_equal(store_query_int(st, "SELECT 5", NULL, 0, &v), STORE_OK);
 	assert_int_equal(v, 5);
+	/* lost inside a transaction: the transaction is gone, the connection is not */
+	assert_int_equal(store_begin(st), STORE_OK);
+	assert_int_equal(store_exec(st, "SELECT pg_terminate_backend(pg_backend_pid())", NULL, 0, NULL),
+			 STORE_ERR);
+	assert_int_equal(store_commit(st), STORE_ERR);
+	assert_false(store_in_tx(st));
+	assert_int_equal(store_begin(st), STORE_OK);
+	assert_int_equal(store_query_int(st, "SELECT 6", NULL, 0, &v), STORE_OK);
+	assert_int_equal(v, 6);
+	assert_int_equal(store_commit(st), STORE_OK);
 }
 
 /* ------------------------------------------------------------- migrations */

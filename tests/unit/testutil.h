@@ -24,7 +24,10 @@
 
 static inline char *test_tmpdir(void)
 {
-	char tmpl[] = "/tmp/yizhan-test-XXXXXX";
+	/* Under $TMPDIR when set (tests/run.sh removes its own at the end). */
+	const char *base = getenv("TMPDIR");
+	char tmpl[512];
+	snprintf(tmpl, sizeof tmpl, "%s/yizhan-test-XXXXXX", base && *base ? base : "/tmp");
 	char *d = mkdtemp(tmpl);
 	if (d == NULL) {
 		perror("mkdtemp");
