@@ -95,7 +95,7 @@ def test_platform_admin_departments():
     r = adm.put_json("/api/v1/depts/%d" % did, body2).expect(200, "PUT department")
     eq((r.json()["name"], r.json()["level"]), ("测试局（改）", "county"), "updated fields")
     eq(adm.get("/api/v1/depts/%d" % did).expect(200).json()["name"], "测试局（改）", "name read back")
-    adm.put_json("/api/v1/depts/987654", body2).expect_error(404, "HTTP_404", what="PUT a missing department")
+    adm.put_json("/api/v1/depts/987654", body2).expect_error(404, "DEPT_NOT_FOUND", what="PUT a missing department")
     # cycles: itself, or its own child
     adm.put_json("/api/v1/depts/%d" % did, dict(body2, parent_id=did)) \
         .expect_error(400, "DEPT_PARENT_CYCLE", "parent_id", what="parent = itself")

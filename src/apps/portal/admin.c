@@ -83,13 +83,10 @@ static void dept_saved(struct req *r, int rc, enum msg_id why, const char *field
 		       const char *action)
 {
 	if (rc != 0) {
-		if (why == MSG_HTTP_500 || why == MSG_HTTP_404) {
-			resp_error(r, why == MSG_HTTP_404 ? 404 : 500, why, NULL);
-			return;
-		}
-		struct input_error e = { 400, why, "" };
-		snprintf(e.field, sizeof e.field, "%s", field ? field : "");
-		resp_input_error(r, &e);
+		if (why == MSG_HTTP_404)
+			resp_error(r, 404, MSG_DEPT_NOT_FOUND, NULL);
+		else
+			portal_input_fail(r, why, field);
 		return;
 	}
 	char *obj = arena_printf(r->arena, "dept:%lld", (long long)id);
@@ -316,11 +313,8 @@ int portal_create_staff(struct req *r, int64_t *id, const char **pw)
 {
 	int64_t dept = req_in_int(r, "dept_id", 0);
 	json_t *d = dept_json(r->st, dept);
-	if (d == NULL) {
-		struct input_error e = { 400, MSG_DEPT_NOT_FOUND, "dept_id" };
-		resp_input_error(r, &e);
-		return -1;
-	}
+	if (d == NULL)
+		return portal_input_fail(r, MSG_DEPT_NOT_FOUND, "dept_id");
 	json_decref(d);
 	if (!portal_can_admin_dept(r, dept)) {
 		resp_error(r, 403, MSG_NOT_YOUR_DEPT, "dept_id");
@@ -331,16 +325,8 @@ int portal_create_staff(struct req *r, int64_t *id, const char **pw)
 				 req_in_str(r, "phone"), req_in_str(r, "email"), *pw, 1 };
 	enum msg_id why;
 	const char *field = NULL;
-	if (account_create(r->st, http_ctx()->keys, &a, id, &why, &field) != 0) {
-		if (why == MSG_HTTP_500) {
-			resp_error(r, 500, why, NULL);
-			return -1;
-		}
-		struct input_error e = { 400, why, "" };
-		snprintf(e.field, sizeof e.field, "%s", field ? field : "");
-		resp_input_error(r, &e);
-		return -1;
-	}
+	if (account_create(r->st, http_ctx()->keys, &a, id, &why, &field) != 0)
+		return portal_input_fail(r, why, field);
 	if (account_add_role(r->st, *id, dept, req_in_str(r, "role")) != 0) {
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return -1;
@@ -368,18 +354,9 @@ void page_user(struct req *r)
 	int64_t id;
 	if (req_param_id(r, "id", &id) != 0)
 		return;
-	json_t *a = account_json(r->st, id);
-	if (a == NULL) {
-		resp_error(r, 404, MSG_USER_NOT_FOUND, NULL);
+	json_t *a = portal_read_account(r, id);
+	if (a == NULL)
 		return;
-	}
-	struct audit_entry e = { r->who.user_id, r->who.login, "read.person",
-				 arena_printf(r->arena, "user:%lld", (long long)id), 0, r->ip, NULL };
-	if (json_is_string(json_object_get(a, "ident_masked")) && audit_append_tx(r->st, &e) != 0) {
-		json_decref(a);
-		resp_error(r, 500, MSG_HTTP_500, NULL);
-		return;
-	}
 	json_t *ctx = json_pack("{s:s,s:o,s:b,s:b}", "title", "账号详情", "account", a, "is_admin",
 				(r->who.roles & ROLEBIT_PLATFORM_ADMIN) != 0, "saved",
 				req_query(r, "saved") != NULL);

@@ -173,20 +173,9 @@ void api_user(struct req *r)
 	int64_t id;
 	if (req_param_id(r, "id", &id) != 0)
 		return;
-	json_t *a = account_json(r->st, id);
-	if (a == NULL) {
-		resp_error(r, 404, MSG_USER_NOT_FOUND, NULL);
-		return;
-	}
-	/* Reading another person's record is audited, even masked. */
-	struct audit_entry e = { r->who.user_id, r->who.login, "read.person",
-				 arena_printf(r->arena, "user:%lld", (long long)id), 0, r->ip, NULL };
-	if (json_is_string(json_object_get(a, "ident_masked")) && audit_append_tx(r->st, &e) != 0) {
-		json_decref(a);
-		resp_error(r, 500, MSG_HTTP_500, NULL);
-		return;
-	}
-	resp_json(r, 200, a);
+	json_t *a = portal_read_account(r, id);
+	if (a != NULL)
+		resp_json(r, 200, a);
 }
 
 void api_user_create(struct req *r)

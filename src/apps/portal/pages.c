@@ -45,6 +45,8 @@ int portal_can_admin_dept(struct req *r, int64_t dept_id)
 	return account_has_role(r->st, r->who.user_id, dept_id, "dept_admin");
 }
 
+static int enroll_ctx(struct req *r, json_t *ctx);
+
 /* A safe local redirect target: an absolute path on this site, nothing else. */
 static const char *safe_next(const char *next)
 {
@@ -150,16 +152,8 @@ static void totp_done(struct req *r, enum auth_result res, const char *tmpl)
 	}
 	json_t *ctx = json_pack("{s:s,s:{s:s,s:s}}", "title", "动态验证码", "error", "field", "code",
 				"message", msg(why));
-	if (strcmp(tmpl, "portal/enroll") == 0) {
-		char *secret = auth_enroll_begin(r);
-		if (secret != NULL) {
-			char *uri = totp_uri("一站", r->who.login, secret);
-			json_object_set_new(ctx, "secret", json_string(secret));
-			json_object_set_new(ctx, "uri", json_string(uri));
-			free(uri);
-			free(secret);
-		}
-	}
+	if (strcmp(tmpl, "portal/enroll") == 0)
+		enroll_ctx(r, ctx);
 	resp_page(r, status, tmpl, ctx);
 }
 
@@ -170,32 +164,19 @@ void do_totp(struct req *r)
 		totp_done(r, auth_totp(r, req_in_str(r, "code")), "portal/totp");
 }
 
-/* GET /login/enroll  ctx: secret (base32), uri (otpauth://) */
+/* GET /login/enroll  ctx: secret (base32), secret_grouped, uri (otpauth://) */
 void page_enroll(struct req *r)
 {
 	if (need_half(r) != 0)
 		return;
-	char *secret = auth_enroll_begin(r);
-	if (secret == NULL) {
+	json_t *ctx = json_pack("{s:s}", "title", "设置动态验证码");
+	if (enroll_ctx(r, ctx) != 0) {
 		/* Already enrolled: the code page is the way in. */
+		json_decref(ctx);
 		resp_redirect(r, "/login/totp");
 		return;
 	}
-	char *uri = totp_uri("一站", r->who.login, secret);
-	/* Groups of four, easier to type into an authenticator app. */
-	char grouped[TOTP_SECRET_LEN * 2];
-	size_t g = 0;
-	for (size_t i = 0; secret[i] && g + 2 < sizeof grouped; i++) {
-		if (i > 0 && i % 4 == 0)
-			grouped[g++] = ' ';
-		grouped[g++] = secret[i];
-	}
-	grouped[g] = '\0';
-	resp_page(r, 200, "portal/enroll",
-		  json_pack("{s:s,s:s,s:s,s:s}", "title", "设置动态验证码", "secret", secret, "secret_grouped",
-			    grouped, "uri", uri));
-	free(uri);
-	free(secret);
+	resp_page(r, 200, "portal/enroll", ctx);
 }
 
 /* POST /login/enroll */
@@ -237,12 +218,57 @@ void page_register(struct req *r)
 		  json_pack("{s:s,s:s,s:{s:s}}", "title", "注册", "idem", idem, "values", "kind", "citizen"));
 }
 
-static int register_error(struct req *r, enum msg_id why, const char *field)
+int portal_input_fail(struct req *r, enum msg_id why, const char *field)
 {
+	if (why == MSG_HTTP_500) {
+		resp_error(r, 500, why, NULL);
+		return -1;
+	}
 	struct input_error e = { 400, why, "" };
-	snprintf(e.field, sizeof e.field, "%s", field);
+	snprintf(e.field, sizeof e.field, "%s", field ? field : "");
 	resp_input_error(r, &e);
 	return -1;
+}
+
+json_t *portal_read_account(struct req *r, int64_t id)
+{
+	json_t *a = account_json(r->st, id);
+	if (a == NULL) {
+		resp_error(r, 404, MSG_USER_NOT_FOUND, NULL);
+		return NULL;
+	}
+	/* Reading another person's record is audited, even masked. */
+	struct audit_entry e = { r->who.user_id, r->who.login, "read.person",
+				 arena_printf(r->arena, "user:%lld", (long long)id), 0, r->ip, NULL };
+	if (json_is_string(json_object_get(a, "ident_masked")) && audit_append_tx(r->st, &e) != 0) {
+		json_decref(a);
+		resp_error(r, 500, MSG_HTTP_500, NULL);
+		return NULL;
+	}
+	return a;
+}
+
+/* Adds the enrolment secret (plain and grouped by four) and its otpauth URI to ctx. */
+static int enroll_ctx(struct req *r, json_t *ctx)
+{
+	char *secret = auth_enroll_begin(r);
+	if (secret == NULL)
+		return -1;
+	char *uri = totp_uri("一站", r->who.login, secret);
+	char grouped[TOTP_SECRET_LEN * 2];
+	size_t g = 0;
+	for (size_t i = 0; secret[i] && g + 2 < sizeof grouped; i++) {
+		if (i > 0 && i % 4 == 0)
+			grouped[g++] = ' ';
+		grouped[g++] = secret[i];
+	}
+	grouped[g] = '\0';
+	json_object_set_new(ctx, "secret", json_string(secret));
+	json_object_set_new(ctx, "secret_grouped", json_string(grouped));
+	json_object_set_new(ctx, "uri", json_string(uri));
+	free(uri);
+	free(secret);
+	return 0;
 }
 
 int portal_register_person(struct req *r, int64_t *id)
@@ -251,28 +277,24 @@ int portal_register_person(struct req *r, int64_t *id)
 	int citizen = strcmp(kind, "citizen") == 0;
 	const char *ident = req_in_str(r, citizen ? "id_number" : "uscc");
 	if (ident == NULL)
-		return register_error(r, citizen ? MSG_REGISTER_NEED_IDCARD : MSG_REGISTER_NEED_USCC,
+		return portal_input_fail(r, citizen ? MSG_REGISTER_NEED_IDCARD : MSG_REGISTER_NEED_USCC,
 				      citizen ? "id_number" : "uscc");
 	if (!citizen && req_in_str(r, "contact_name") == NULL)
-		return register_error(r, MSG_REGISTER_NEED_CONTACT, "contact_name");
+		return portal_input_fail(r, MSG_REGISTER_NEED_CONTACT, "contact_name");
 	const char *pw = req_in_str(r, "password");
 	if (validate_password(pw, req_in_str(r, "login")) != MSG_NONE)
-		return register_error(r, validate_password(pw, req_in_str(r, "login")), "password");
+		return portal_input_fail(r, validate_password(pw, req_in_str(r, "login")), "password");
 	if (strcmp(pw, req_in_str(r, "password2")) != 0)
-		return register_error(r, MSG_PASSWORD_MISMATCH, "password2");
+		return portal_input_fail(r, MSG_PASSWORD_MISMATCH, "password2");
 	struct account_new a = { req_in_str(r, "login"), kind, req_in_str(r, "name"), ident,
 				 citizen ? NULL : req_in_str(r, "contact_name"), req_in_str(r, "phone"),
 				 req_in_str(r, "email"), pw, 0 };
 	enum msg_id why;
 	const char *field = NULL;
 	if (account_create(r->st, http_ctx()->keys, &a, id, &why, &field) != 0) {
-		if (why == MSG_HTTP_500) {
-			resp_error(r, 500, why, NULL);
-			return -1;
-		}
 		if (field != NULL && strcmp(field, "ident") == 0)
 			field = citizen ? "id_number" : "uscc";
-		return register_error(r, why, field ? field : "");
+		return portal_input_fail(r, why, field);
 	}
 	char *object = arena_printf(r->arena, "user:%lld", (long long)*id);
 	return portal_audit(r, "user.register", object, 0,
@@ -363,14 +385,7 @@ void form_fill_totp(struct req *r, json_t *ctx)
 void form_fill_enroll(struct req *r, json_t *ctx)
 {
 	json_object_set_new(ctx, "title", json_string("设置动态验证码"));
-	char *secret = auth_enroll_begin(r);
-	if (secret != NULL) {
-		char *uri = totp_uri("一站", r->who.login, secret);
-		json_object_set_new(ctx, "secret", json_string(secret));
-		json_object_set_new(ctx, "uri", json_string(uri));
-		free(uri);
-		free(secret);
-	}
+	enroll_ctx(r, ctx);
 }
 
 /* Context of the account page around a password form error. */

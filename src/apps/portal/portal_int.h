@@ -71,6 +71,10 @@ int portal_audit(struct req *r, const char *action, const char *object, int64_t 
 		 const char *detail);
 /* Can r's user administer dept (dept admin there or platform admin)? */
 int portal_can_admin_dept(struct req *r, int64_t dept_id);
+/* Answers a 400 naming field (the form again on pages); MSG_HTTP_500 answers 500. Returns -1. */
+int portal_input_fail(struct req *r, enum msg_id why, const char *field);
+/* Another person's account for display, its read audited; NULL after answering 404/500. */
+json_t *portal_read_account(struct req *r, int64_t id);
 /* Generates a one-time password into the arena. */
 const char *portal_one_time_password(struct req *r);
 
