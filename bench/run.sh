@@ -14,6 +14,7 @@
 #
 # Environment: YIZHAN_BIN (default build/rel/yizhan), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (64), BENCH_DURATION (10s), BENCH_WARMUP (2s),
+# BENCH_STATIC (a file under web/ for the baseline; default site.css),
 # BENCH_ACCESS_LOG (default: a file in the temporary folder; "none" for off).
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -118,7 +119,7 @@ SID="$(awk '$6 == "yz_sid" { print $7 }' "$JAR")"
 # ---------- the three targets, each checked before it is measured ----------
 
 STATIC=""
-for f in site.css $(cd web 2>/dev/null && find . -name '*.css' | sed 's|^\./||' | sort) \
+for f in ${BENCH_STATIC:-} site.css $(cd web 2>/dev/null && find . -name '*.css' | sed 's|^\./||' | sort) \
 	$(cd web 2>/dev/null && find . -type f | sed 's|^\./||' | sort); do
 	if [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/static/$f")" = 200 ]; then
 		STATIC="/static/$f"

@@ -27,7 +27,7 @@ time_t auth_now(void)
 }
 
 enum auth_stmt {
-	S_SESSION, S_SESSION_DEL, S_SESSION_SEEN, S_SESSION_NEW, S_SESSION_UPGRADE,
+	S_SESSION, S_SESSION_DEL, S_SESSION_SEEN, S_SESSION_NEW,
 	S_SESSION_DEL_USER, S_USER_BY_LOGIN, S_THROTTLE_GET, S_THROTTLE_PUT, S_THROTTLE_CLEAR,
 	S_TOTP_GET, S_TOTP_STEP, S_TOTP_SET, S_TOTP_ENABLE, S__MAX
 };
@@ -36,14 +36,15 @@ static const char *const sql[S__MAX] = {
 	[S_SESSION] =
 		"SELECT s.user_id, s.csrf, s.half, s.created_at, s.seen_at, u.login, u.name, u.kind, "
 		"u.must_change_pw, u.disabled, "
-		"COALESCE((SELECT SUM(DISTINCT CASE r.role WHEN 'staff' THEN 1 WHEN 'dept_admin' THEN 2 "
-		"ELSE 4 END) FROM user_roles r WHERE r.user_id = u.id), 0) "
+		"COALESCE((SELECT MAX(CASE r.role WHEN 'staff' THEN 1 ELSE 0 END) + "
+		"MAX(CASE r.role WHEN 'dept_admin' THEN 2 ELSE 0 END) + "
+		"MAX(CASE r.role WHEN 'platform_admin' THEN 4 ELSE 0 END) "
+		"FROM user_roles r WHERE r.user_id = u.id), 0) "
 		"FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
 	[S_SESSION_DEL] = "DELETE FROM sessions WHERE id_hash = $1",
 	[S_SESSION_SEEN] = "UPDATE sessions SET seen_at = $2 WHERE id_hash = $1",
 	[S_SESSION_NEW] = "INSERT INTO sessions (id_hash, user_id, csrf, half, created_at, seen_at, ip, agent) "
 			  "VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
-	[S_SESSION_UPGRADE] = "UPDATE sessions SET half = 0 WHERE id_hash = $1",
 	[S_SESSION_DEL_USER] = "DELETE FROM sessions WHERE user_id = $1",
 	[S_USER_BY_LOGIN] = "SELECT id, password, kind, disabled, totp_enabled FROM users WHERE login = $1",
 	[S_THROTTLE_GET] = "SELECT window_start, failures, locked_until FROM login_throttle WHERE key = $1",
@@ -321,11 +322,11 @@ static enum auth_result totp_check(struct req *r, const char *code, int enrollin
 	}
 	struct sval p[] = { SVI(r->who.user_id), SVI(step) };
 	struct sval e[] = { SVI(r->who.user_id), SVI(auth_now()) };
-	struct sval s[] = { SVT(r->who.sid_hash) };
 	struct sval c[] = { SVT(acct_key) };
+	/* The full session gets a new id (and CSRF token): the half session's id ends here. */
 	if (store_exec(r->st, sql[S_TOTP_STEP], p, 2, NULL) != STORE_OK ||
 	    (enrolling && store_exec(r->st, sql[S_TOTP_ENABLE], e, 2, NULL) != STORE_OK) ||
-	    store_exec(r->st, sql[S_SESSION_UPGRADE], s, 1, NULL) != STORE_OK ||
+	    session_start(r, r->who.user_id, 0) != 0 ||
 	    store_exec(r->st, sql[S_THROTTLE_CLEAR], c, 1, NULL) != STORE_OK)
 		goto out;
 	r->who.half = 0;

@@ -48,8 +48,9 @@ static const char *const sql[S__MAX] = {
 	[S_FINISH] = "UPDATE jobs SET state = $2, result = $3, message = $4, finished_at = $5 WHERE id = $1",
 	[S_GET] = "SELECT id, kind, state, done, total, message, result, created_at, started_at, "
 		  "finished_at, user_id, params FROM jobs WHERE id = $1",
-	[S_OF_USER] = "SELECT id FROM jobs WHERE user_id = $1 AND (state <> 'done' OR finished_at > $2) "
-		      "ORDER BY id DESC LIMIT $3",
+	[S_OF_USER] = "SELECT id, kind, state, done, total, message, result, created_at, started_at, "
+		      "finished_at, user_id, params FROM jobs WHERE user_id = $1 AND "
+		      "(state <> 'done' OR finished_at > $2) ORDER BY id DESC LIMIT $3",
 	[S_REQUEUE] = "UPDATE jobs SET state = 'queued', message = $1 WHERE state = 'running'",
 };
 
@@ -105,38 +106,43 @@ static const char *state_label(const char *state)
 	return msg(MSG_JOB_FAILED);
 }
 
+/* One row of S_GET / S_OF_USER as JSON. */
+static json_t *job_row(const struct store_res *res, int i)
+{
+	const char *state = store_res_text(res, i, 2);
+	int64_t done = store_res_int(res, i, 3), total = store_res_int(res, i, 4);
+	int pct = strcmp(state, "done") == 0 ? 100 : total > 0 ? (int)(done * 100 / total) : 0;
+	json_error_t je;
+	const char *rs = store_res_text(res, i, 6);
+	json_t *result = rs ? json_loads(rs, 0, &je) : NULL;
+	const char *m = store_res_text(res, i, 5);
+	json_t *o = json_pack(
+		"{s:I,s:s,s:s,s:s,s:I,s:I,s:i,s:o,s:o,s:I,s:o,s:o,s:b,s:b}", "id",
+		(json_int_t)store_res_int(res, i, 0), "kind", store_res_text(res, i, 1), "state", state,
+		"state_label", state_label(state), "done", (json_int_t)done, "total", (json_int_t)total,
+		"percent", pct, "message", m ? json_string(m) : json_null(), "result",
+		result ? result : json_null(), "created_at", (json_int_t)store_res_int(res, i, 7),
+		"started_at", store_res_isnull(res, i, 8) ? json_null() : json_integer(store_res_int(res, i, 8)),
+		"finished_at", store_res_isnull(res, i, 9) ? json_null() : json_integer(store_res_int(res, i, 9)),
+		"finished", strcmp(state, "done") == 0 || strcmp(state, "failed") == 0, "failed",
+		strcmp(state, "failed") == 0);
+	json_object_set_new(o, "user_id", json_integer(store_res_int(res, i, 10)));
+	const char *kind = store_res_text(res, i, 1);
+	const char *label = kind;
+	for (int k = 0; k < nkinds; k++)
+		if (strcmp(kinds[k].name, kind) == 0)
+			label = kinds[k].label;
+	json_object_set_new(o, "kind_label", json_string(label));
+	return o;
+}
+
 json_t *jobs_json(struct store *st, int64_t id)
 {
 	struct store_res *res = NULL;
 	struct sval v[] = { SVI(id) };
 	json_t *o = NULL;
-	if (store_query(st, sql[S_GET], v, 1, &res) != STORE_OK || store_res_rows(res) == 0)
-		goto out;
-	const char *state = store_res_text(res, 0, 2);
-	int64_t done = store_res_int(res, 0, 3), total = store_res_int(res, 0, 4);
-	int pct = strcmp(state, "done") == 0 ? 100 : total > 0 ? (int)(done * 100 / total) : 0;
-	json_error_t je;
-	const char *rs = store_res_text(res, 0, 6);
-	json_t *result = rs ? json_loads(rs, 0, &je) : NULL;
-	const char *m = store_res_text(res, 0, 5);
-	o = json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:i,s:o,s:o,s:I,s:o,s:o,s:b,s:b}", "id", (json_int_t)id,
-		      "kind", store_res_text(res, 0, 1), "state", state, "state_label", state_label(state),
-		      "done", (json_int_t)done, "total", (json_int_t)total, "percent", pct, "message",
-		      m ? json_string(m) : json_null(), "result", result ? result : json_null(),
-		      "created_at", (json_int_t)store_res_int(res, 0, 7), "started_at",
-		      store_res_isnull(res, 0, 8) ? json_null() : json_integer(store_res_int(res, 0, 8)),
-		      "finished_at",
-		      store_res_isnull(res, 0, 9) ? json_null() : json_integer(store_res_int(res, 0, 9)),
-		      "finished", strcmp(state, "done") == 0 || strcmp(state, "failed") == 0, "failed",
-		      strcmp(state, "failed") == 0);
-	json_object_set_new(o, "user_id", json_integer(store_res_int(res, 0, 10)));
-	const char *kind = store_res_text(res, 0, 1);
-	const char *label = kind;
-	for (int i = 0; i < nkinds; i++)
-		if (strcmp(kinds[i].name, kind) == 0)
-			label = kinds[i].label;
-	json_object_set_new(o, "kind_label", json_string(label));
-out:
+	if (store_query(st, sql[S_GET], v, 1, &res) == STORE_OK && store_res_rows(res) > 0)
+		o = job_row(res, 0);
 	store_res_free(res);
 	return o;
 }
@@ -148,11 +154,8 @@ json_t *jobs_of_user(struct store *st, int64_t user_id, int limit)
 	if (store_query(st, sql[S_OF_USER], v, 3, &res) != STORE_OK)
 		return NULL;
 	json_t *a = json_array();
-	for (int i = 0; i < store_res_rows(res); i++) {
-		json_t *j = jobs_json(st, store_res_int(res, i, 0));
-		if (j != NULL)
-			json_array_append_new(a, j);
-	}
+	for (int i = 0; i < store_res_rows(res); i++)
+		json_array_append_new(a, job_row(res, i));
 	store_res_free(res);
 	return a;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "core/log.h"
@@ -370,8 +371,16 @@ static int journal_cb(void *arg, int ncols, char **vals, char **names)
 	return 0;
 }
 
+/* SQLite's memory statistics take a global mutex around every allocation;
+ * nothing here reads them.  Must run before SQLite initialises. */
+static void sq_global_config(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_sqlite_open(struct store *st, const char *path, char **err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct sq *d = NULL;
 	char mode[16] = "";
 	char *msg = NULL;
@@ -382,6 +391,7 @@ int store_sqlite_open(struct store *st, const char *path, char **err)
 			*err = xstrdup("sqlite: empty path");
 		return -1;
 	}
+	pthread_once(&once, sq_global_config);
 	d = xcalloc(1, sizeof(*d));
 	rc = sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			     NULL);
