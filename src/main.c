@@ -200,6 +200,7 @@ static int cmd_serve(struct env *e, int argc, char **argv)
 		goto out;
 	}
 	portal_register_jobs();
+	portal_register_desk();
 	if (jobs_start(e->store_uri, &e->keys, e->conf.workers) != 0)
 		goto out;
 	jobs_started = 1;

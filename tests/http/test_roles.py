@@ -158,3 +158,35 @@ def test_dept_csv_import_all_or_nothing():
     eq(j["state"], "failed", "malformed CSV")
     # input checks on the request itself
     adm.post_json("/api/v1/depts/import", {"csv": ""}).expect_error(400, "FIELD_REQUIRED", "csv")
+
+
+def test_desk_lists_what_waits():
+    """The desk collects items from every provider: staff without a second
+    factor for the administrator of their department, not for others."""
+    srv = shared()
+    amr = dept_id(srv, "amr")
+    admin = srv.client()
+    admin.login_as("li.amr")
+
+    def waiting(c):
+        r = c.get("/api/v1/desk").expect(200, "GET /api/v1/desk")
+        body = r.json()
+        check(body.get("next") is None, "desk list has next=null: %r" % body)
+        return [i for i in body["items"] if "动态验证码" in i["title"]]
+
+    before = waiting(admin)
+    before_count = before[0]["count"] if before else 0
+    login = uniq("s")
+    admin.post_json("/api/v1/users", {"login": login, "name": "待设置", "dept_id": amr, "role": "staff"}) \
+        .expect(201, "create staff without a second factor")
+    after = waiting(admin)
+    check(len(after) == 1, "dept admin desk shows staff without TOTP: %r" % after)
+    eq(after[0]["count"], before_count + 1, "count of staff without TOTP")
+    eq(after[0]["level"], "info", "level")
+    # a plain staff member of the same department sees no such item
+    staff = srv.client()
+    staff.login_as("zhang.amr")
+    eq(waiting(staff), [], "plain staff desk items about TOTP")
+    # the desk page shows the same item
+    page = admin.get("/desk").expect(200, "GET /desk")
+    check("尚未设置动态验证码" in page.text, "desk page lists the item")

@@ -11,6 +11,7 @@
 #include "core/audit.h"
 #include "core/auth.h"
 #include "core/dept.h"
+#include "core/desk.h"
 #include "core/jobs.h"
 #include "core/openapi.h"
 #include "core/xalloc.h"
@@ -101,7 +102,7 @@ void api_me(struct req *r)
 
 void api_desk(struct req *r)
 {
-	json_t *items = desk_items(r);
+	json_t *items = desk_collect(r);
 	if (items == NULL) {
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return;

@@ -10,6 +10,7 @@
 #include "core/auth.h"
 #include "core/crypto.h"
 #include "core/dept.h"
+#include "core/desk.h"
 #include "core/jobs.h"
 #include "core/log.h"
 #include "core/validate.h"
@@ -316,40 +317,85 @@ void do_register(struct req *r)
 	resp_redirect(r, "/desk?welcome=1");
 }
 
-json_t *desk_items(struct req *r)
+/* Desk providers of the portal: the person's jobs, a one-time password to
+ * replace, and for administrators locked sign-ins and staff without a
+ * second factor. */
+static int desk_jobs(struct req *r, json_t *items)
 {
-	json_t *items = json_array();
 	json_t *jobs = jobs_of_user(r->st, r->who.user_id, 10);
-	if (jobs == NULL) {
-		json_decref(items);
-		return NULL;
-	}
+	if (jobs == NULL)
+		return -1;
 	size_t i;
 	json_t *j;
 	json_array_foreach(jobs, i, j) {
+		json_int_t id = json_integer_value(json_object_get(j, "id"));
+		int failed = json_is_true(json_object_get(j, "failed"));
+		int finished = json_is_true(json_object_get(j, "finished"));
 		json_array_append_new(
-			items, json_pack("{s:s,s:s,s:s,s:o,s:o}", "kind", "job", "title",
-					 arena_printf(r->arena, "后台任务 #%lld：%s",
-						      (long long)json_integer_value(json_object_get(j, "id")),
+			items, json_pack("{s:s,s:s,s:s,s:O,s:b,s:s}", "kind", "job", "title",
+					 arena_printf(r->arena, "后台任务 #%lld：%s", (long long)id,
 						      json_string_value(json_object_get(j, "kind_label"))),
-					 "href",
-					 arena_printf(r->arena, "/jobs/%lld",
-						      (long long)json_integer_value(json_object_get(j, "id"))),
-					 "status", json_incref(json_object_get(j, "state_label")), "failed",
-					 json_incref(json_object_get(j, "failed"))));
+					 "href", arena_printf(r->arena, "/jobs/%lld", (long long)id), "status",
+					 json_object_get(j, "state_label"), "failed", failed, "level",
+					 failed ? "alert" : finished ? "info" : "warn"));
 	}
 	json_decref(jobs);
+	return 0;
+}
+
+static int desk_password(struct req *r, json_t *items)
+{
 	if (r->who.must_change_pw)
-		json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:b}", "kind", "account", "title",
+		json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "kind", "account", "title",
 						       msg(MSG_MUST_CHANGE_PW), "href", "/account",
-						       "status", "待处理", "failed", 0));
-	return items;
+						       "status", "待处理", "failed", 0, "level", "warn"));
+	return 0;
+}
+
+static int desk_admin(struct req *r, json_t *items)
+{
+	static const char locked[] =
+		"SELECT COUNT(*) FROM login_throttle WHERE locked_until > $1 AND key LIKE 'acct:%'";
+	static const char no_totp[] =
+		"SELECT COUNT(DISTINCT u.id) FROM users u JOIN user_roles r ON r.user_id = u.id "
+		"WHERE u.kind = 'staff' AND u.totp_enabled = 0 AND u.disabled = 0 AND ($1 = 1 OR r.dept_id IN "
+		"(SELECT dept_id FROM user_roles WHERE user_id = $2 AND role = 'dept_admin'))";
+	int platform = (r->who.roles & ROLEBIT_PLATFORM_ADMIN) != 0;
+	if (!platform && !(r->who.roles & ROLEBIT_DEPT_ADMIN))
+		return 0;
+	int64_t n = 0;
+	if (platform) {
+		struct sval p[] = { SVI(auth_now()) };
+		if (store_query_int(r->st, locked, p, 1, &n) != STORE_OK)
+			return -1;
+		if (n > 0)
+			json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:s}", "kind", "security",
+							       "title", "因多次登录失败被暂时锁定的账号", "href",
+							       "/admin/audit", "status", "请核查", "count",
+							       (json_int_t)n, "failed", 0, "level", "alert"));
+	}
+	struct sval q[] = { SVI(platform), SVI(r->who.user_id) };
+	if (store_query_int(r->st, no_totp, q, 2, &n) != STORE_OK)
+		return -1;
+	if (n > 0)
+		json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:s}", "kind", "security", "title",
+						       "尚未设置动态验证码的工作人员（首次登录时设置）", "href",
+						       "/admin/users?kind=staff", "status", "待设置", "count",
+						       (json_int_t)n, "failed", 0, "level", "info"));
+	return 0;
+}
+
+void portal_register_desk(void)
+{
+	desk_register(desk_password);
+	desk_register(desk_admin);
+	desk_register(desk_jobs);
 }
 
 /* GET /desk  ctx: items [{kind,title,href,status,failed}], roles, account, welcome */
 void page_desk(struct req *r)
 {
-	json_t *items = desk_items(r);
+	json_t *items = desk_collect(r);
 	json_t *account = account_json(r->st, r->who.user_id);
 	if (items == NULL || account == NULL) {
 		json_decref(items);

@@ -17,6 +17,8 @@ extern const struct route portal_api_routes[];
 
 /* Registers the portal's job kinds (department import). */
 void portal_register_jobs(void);
+/* Registers the portal's desk providers (jobs, password, administrators' items). */
+void portal_register_desk(void);
 
 /*
  * Seeds the demo city when the store has no accounts yet: departments named

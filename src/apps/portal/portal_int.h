@@ -61,7 +61,6 @@ void api_user_roles_remove(struct req *r);
 void api_job(struct req *r);
 
 /* shared helpers (pages.c) */
-json_t *desk_items(struct req *r);
 /* Registers a person from validated input; 0 with *id or -1 after answering. */
 int portal_register_person(struct req *r, int64_t *id);
 /* Creates a staff account from validated input; 0 with *id and *pw (arena) or -1 after answering. */
