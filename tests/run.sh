@@ -52,6 +52,7 @@ unit_suite() { # label
 	done
 }
 
+run_logged "checksrc" scripts/checksrc.sh
 unit_suite sqlite
 [ "$ONLY" = unit ] && { echo "$passed passed, $failed failed"; [ $failed -eq 0 ]; exit; }
 

@@ -284,6 +284,8 @@ static const char *url_encode(struct req *r, const char *s)
 void page_users(struct req *r)
 {
 	const char *kind = req_in_str(r, "kind"), *q = req_in_str(r, "q");
+	if (portal_audit_list_read(r, kind, q) != 0)
+		return;
 	json_t *page = account_list(r->st, kind, q, req_in_int(r, "after", 0), (int)req_in_int(r, "limit", 50));
 	if (page == NULL) {
 		resp_error(r, 500, MSG_HTTP_500, NULL);

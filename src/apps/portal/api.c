@@ -160,6 +160,8 @@ void api_dept_import(struct req *r)
 
 void api_users(struct req *r)
 {
+	if (portal_audit_list_read(r, req_in_str(r, "kind"), req_in_str(r, "q")) != 0)
+		return;
 	json_t *page = account_list(r->st, req_in_str(r, "kind"), req_in_str(r, "q"),
 				    req_in_int(r, "after", 0), (int)req_in_int(r, "limit", 50));
 	if (page == NULL) {

@@ -231,6 +231,20 @@ int portal_input_fail(struct req *r, enum msg_id why, const char *field)
 	return -1;
 }
 
+int portal_audit_list_read(struct req *r, const char *kind, const char *q)
+{
+	/* Lists of accounts show names and masked identifiers: who looked is recorded. */
+	json_t *d = json_pack("{s:s?,s:s?}", "kind", kind, "q", q);
+	char *detail = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	struct audit_entry e = { r->who.user_id, r->who.login, "read.person_list", "users", 0, r->ip, detail };
+	int rc = audit_append_tx(r->st, &e);
+	free(detail);
+	if (rc != 0)
+		resp_error(r, 500, MSG_HTTP_500, NULL);
+	return rc;
+}
+
 json_t *portal_read_account(struct req *r, int64_t id)
 {
 	json_t *a = account_json(r->st, id);

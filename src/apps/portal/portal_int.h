@@ -74,6 +74,8 @@ int portal_can_admin_dept(struct req *r, int64_t dept_id);
 int portal_input_fail(struct req *r, enum msg_id why, const char *field);
 /* Another person's account for display, its read audited; NULL after answering 404/500. */
 json_t *portal_read_account(struct req *r, int64_t id);
+/* Audits a read of the account list (filters in detail); answers 500 and returns -1 on failure. */
+int portal_audit_list_read(struct req *r, const char *kind, const char *q);
 /* Generates a one-time password into the arena. */
 const char *portal_one_time_password(struct req *r);
 
