@@ -128,6 +128,7 @@ int auth_load_session(struct req *r)
 			goto out;
 		resp_cookie(r, COOKIE_SID, "", 0);
 		pre_session(r);
+		r->session_expired = 1;
 		r->extra_hdr_name[r->nextra] = "X-Session-Expired";
 		r->extra_hdr_val[r->nextra++] = "1";
 		rc = 0;

@@ -632,8 +632,11 @@ static enum MHD_Result dispatch(struct req *r)
 	}
 	if (!role_allows(r, r->route->role)) {
 		if (r->who.user_id == 0 && !r->is_api) {
-			resp_redirect(r, arena_printf(r->arena, "/login?next=%s",
-						      r->method == HM_GET ? r->path : "/desk"));
+			resp_redirect(r, arena_printf(r->arena, "/login?next=%s%s",
+						      r->method == HM_GET ? r->path : "/desk",
+						      r->session_expired ? "&expired=1" : ""));
+		} else if (r->session_expired) {
+			resp_error(r, 401, MSG_SESSION_EXPIRED, NULL);
 		} else {
 			resp_error(r, r->who.user_id == 0 ? 401 : 403, MSG_NONE, NULL);
 		}

@@ -116,6 +116,7 @@ struct req {
 	const char *extra_hdr_val[4];
 	int nextra;
 	int keep_tx;              /* commit although status >= 400 (failed-login audit) */
+	int session_expired;      /* the request carried a session that has just ended */
 	int answered;
 	size_t sent;              /* body bytes, for the access log */
 	/* internal */

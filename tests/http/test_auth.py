@@ -149,10 +149,23 @@ def test_session_expiry():
     c.get("/api/v1/me").expect(200)
     srv.sql("UPDATE sessions SET seen_at = seen_at - 7200 WHERE id_hash = ?", (h,))
     r = c.get("/api/v1/me")
-    r.expect_error(401, "HTTP_401", what="/me after 2 hours idle")
+    r.expect_error(401, "SESSION_EXPIRED", what="/me after 2 hours idle")
     eq(r.header("X-Session-Expired"), "1", "X-Session-Expired header")
     check(c.sid() is None, "expired session cookie not cleared")
     eq(srv.sql_value("SELECT COUNT(*) FROM sessions WHERE id_hash = ?", (h,)), "0", "expired session row deleted")
+
+
+def test_session_expiry_page_says_so():
+    srv = shared()
+    c = srv.client()
+    c.login_as("chen")
+    h = hashlib.sha256(c.sid().encode()).hexdigest()
+    srv.sql("UPDATE sessions SET seen_at = seen_at - 7200 WHERE id_hash = ?", (h,))
+    r = c.get("/desk")
+    eq(r.status, 303, "expired session on a page")
+    eq(r.header("Location"), "/login?next=/desk&expired=1", "redirect to sign in, saying why")
+    page = c.get("/login?next=/desk&expired=1").expect(200, "login page after expiry")
+    check("登录已过期" in page.text, "the login page says the session expired")
 
 
 def test_session_absolute_timeout():

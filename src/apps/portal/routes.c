@@ -23,6 +23,7 @@ const struct field_spec fs_login[] = {
 
 static const struct field_spec fs_login_page[] = {
 	{ "next", FT_TEXT, 0, 0, 200, NULL, "跳转地址" },
+	{ "expired", FT_TEXT, 0, 0, 8, NULL, "登录已过期" },
 	{ NULL },
 };
 
