@@ -6,7 +6,7 @@
 # packages to install and fails.
 set -e
 BUILD="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev libsodium-dev libjansson-dev liboath-dev libcsv-dev"
-TEST="libcmocka-dev postgresql python3 chromium nodejs npm wrk clang libclang-rt-14-dev fonts-noto-cjk"
+TEST="libcmocka-dev postgresql python3 chromium nodejs npm wrk clang libclang-rt-14-dev fonts-noto-cjk openssl"
 
 case "${1:-build}" in
 build) want="$BUILD" ;;

@@ -850,7 +850,10 @@ int http_serve(const struct server_ctx *ctx)
 	sigwait(&sigs, &sig);
 	log_info("http: signal %d, finishing requests in flight", sig);
 	atomic_store(&stopping, 1);
-	MHD_quiesce_daemon(d);   /* no new connections */
+	/* No new connections: the listening socket is handed back to us to close. */
+	MHD_socket lsock = MHD_quiesce_daemon(d);
+	if (lsock != MHD_INVALID_SOCKET)
+		close(lsock);
 	for (int i = 0; i < 300 && atomic_load(&inflight) > 0; i++) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		nanosleep(&ts, NULL);

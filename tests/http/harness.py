@@ -246,7 +246,7 @@ class Client:
                     hdrs[k] = v
         if isinstance(body, str):
             body = body.encode("utf-8")
-        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=timeout)
+        conn = self.server.connection(timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=hdrs)
             r = conn.getresponse()
@@ -471,7 +471,7 @@ class Server:
                 raise RuntimeError("server exited with %s before it was ready:\n%s" %
                                    (self.proc.returncode, self.stderr()[-3000:]))
             try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                c = self.connection(timeout=2)
                 c.request("GET", "/readyz")
                 r = c.getresponse()
                 r.read()
@@ -487,6 +487,16 @@ class Server:
         if self.demo:
             self.read_creds()
         return self
+
+    def connection(self, timeout=30):
+        """An HTTP connection to this server; HTTPS (certificate not checked) when it serves TLS."""
+        if self.env_extra.get("YIZHAN_TLS_CERT"):
+            import ssl
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def read_creds(self):
         path = os.path.join(self.data, "demo-credentials.txt")

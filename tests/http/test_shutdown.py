@@ -88,3 +88,43 @@ def test_port_in_use_refused():
         finally:
             other.cleanup()
         srv.client().get("/healthz").expect(200, "first server after the attempt")
+
+
+def test_sigterm_lets_a_request_in_flight_finish():
+    """A submission whose body is still arriving when SIGTERM comes is answered and
+    committed; new connections are refused meanwhile; then the server exits 0."""
+    import json
+    import signal
+    import socket
+    with private_server() as srv:
+        login = uniq("f")
+        body = json.dumps({"kind": "citizen", "login": login, "name": "在途提交", "id_number": fresh_idcard(),
+                           "phone": "13912345678", "password": STRONG_PW, "password2": STRONG_PW}).encode()
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        head = ("POST /api/v1/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                "Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)).encode()
+        s.sendall(head + body[:10])
+        time.sleep(0.3)                      # the server has the request's head and part of its body
+        srv.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        check(srv.proc.poll() is None, "the server exited with a request in flight")
+        refused = False
+        try:
+            socket.create_connection(("127.0.0.1", srv.port), timeout=2).close()
+        except OSError:
+            refused = True
+        check(refused, "a new connection was accepted while stopping")
+        s.sendall(body[10:])
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        check(data.startswith(b"HTTP/1.1 201"), "the request in flight was not answered 201: %r" % data[:200])
+        srv.proc.wait(timeout=30)
+        eq(srv.proc.returncode, 0, "exit status after SIGTERM")
+        # committed: after a restart the account is there
+        srv.start()
+        eq(srv.sql_value("SELECT COUNT(*) FROM users WHERE login = ?", (login,)), "1", "the in-flight account")
