@@ -5,12 +5,12 @@
 #   make fuzz   libFuzzer targets, each run for FUZZ_SECONDS
 
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 libpq libsodium jansson liboath
+PKGS    := libmicrohttpd sqlite3 libpq libsodium jansson liboath libqrencode cairo pangocairo libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -Ibuild/gen $(PKG_CFLAGS)
-LIBS    := $(PKG_LIBS) -lcsv -lpthread -lm
+LIBS    := $(PKG_LIBS) -lcsv -lmagic -lpthread -lm
 
 REL_CFLAGS  := $(CFLAGS_COMMON) -O2 -g
 ASAN_CFLAGS := $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -18,10 +18,12 @@ FUZZ_CC     := clang
 FUZZ_CFLAGS := $(CFLAGS_COMMON) -O1 -g -fsanitize=fuzzer,address,undefined -Wno-unused-command-line-argument
 
 SRC     := $(sort $(wildcard src/core/*.c src/engines/*/*.c src/apps/*/*.c))
-GEN     := build/gen/embed_migrations.c build/gen/embed_templates.c build/gen/embed_web.c
+GEN     := build/gen/embed_migrations.c build/gen/embed_templates.c build/gen/embed_web.c \
+	   build/gen/embed_processes.c
 MIGRATIONS := $(sort $(wildcard migrations/*/*.sql))
 TEMPLATES  := $(sort $(wildcard templates/*/*.html))
 WEBFILES   := $(sort $(shell find web -type f 2>/dev/null))
+PROCESSES  := $(sort $(wildcard processes/*/*.proc))
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
 FUZZERS    := $(patsubst fuzz/%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
 FUZZ_SECONDS ?= 20
@@ -50,6 +52,9 @@ build/gen/embed_migrations.c: build/tools/embed $(MIGRATIONS)
 build/gen/embed_templates.c: build/tools/embed $(TEMPLATES)
 	@mkdir -p $(@D)
 	build/tools/embed embed_templates templates $(TEMPLATES) > $@.tmp && mv $@.tmp $@
+build/gen/embed_processes.c: build/tools/embed $(PROCESSES)
+	@mkdir -p $(@D)
+	build/tools/embed embed_processes processes $(PROCESSES) > $@.tmp && mv $@.tmp $@
 build/gen/embed_web.c: build/tools/embed $(WEBFILES)
 	@mkdir -p $(@D)
 	build/tools/embed embed_web web $(WEBFILES) > $@.tmp && mv $@.tmp $@

@@ -1,0 +1,78 @@
+/*
+ * calendar: the deployment's working days.
+ *
+ * A day is a working day when it is Monday to Friday and not a statutory
+ * holiday, or when it is an adjusted working day (调休, usually a Saturday
+ * or Sunday next to a holiday).  The exceptions live in the table
+ * calendar_days, edited by the platform admin and importable as a yearly
+ * file (format in docs/calendar.md; sample in calendar/2026.txt).
+ *
+ * Days are counted as "cal_day": days since 1970-01-01 of the deployment's
+ * civil calendar (no time zone arithmetic: a date is a date).
+ *
+ * Time limits: a limit of N working days that starts on day S (the day the
+ * clock starts, e.g. the day of 受理) ends at the close of the N-th working
+ * day after S; S itself does not count.  calendar_add_workdays(c, S, N)
+ * returns that day; calendar_workdays_between(c, S, D) counts the working
+ * days in (S, D].
+ *
+ * A struct calendar is an immutable in-memory snapshot (one bit per day
+ * over a span of years) so clocks can be computed for a million cases in
+ * a fraction of a second; reload it after an edit.  Thread-safe to share.
+ */
+#ifndef YZ_CALENDAR_H
+#define YZ_CALENDAR_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/store.h"
+
+typedef int32_t cal_day;
+
+cal_day cal_day_from_ymd(int y, int m, int d);
+void cal_day_to_ymd(cal_day day, int *y, int *m, int *d);
+/* Parses "YYYY-MM-DD" (a real date); 0 or -1. */
+int cal_day_parse(const char *s, cal_day *out);
+/* "YYYY-MM-DD" into out (11 bytes). */
+void cal_day_format(cal_day day, char out[11]);
+/* 0 = Monday ... 6 = Sunday */
+int cal_weekday(cal_day day);
+/* The local date of a Unix time (the server's local time zone). */
+cal_day cal_day_of(time_t t);
+
+enum cal_kind {
+	CAL_DEFAULT,    /* no exception: weekday works, weekend rests */
+	CAL_HOLIDAY,    /* statutory holiday (法定节假日) */
+	CAL_WORKDAY,    /* adjusted working day (调休上班) */
+};
+
+struct calendar;
+
+/* Loads every exception from the store into a snapshot. 0 or -1. */
+int calendar_load(struct store *st, struct calendar **out);
+/* A snapshot with no exceptions (weekends only): for tests and tools. */
+struct calendar *calendar_plain(void);
+/* Adds an exception to a snapshot being built (tests). */
+void calendar_mark(struct calendar *c, cal_day day, enum cal_kind kind);
+void calendar_free(struct calendar *c);
+
+int calendar_is_workday(const struct calendar *c, cal_day day);
+/* The day on which n working days after start have elapsed (n >= 0; n = 0 gives start). */
+cal_day calendar_add_workdays(const struct calendar *c, cal_day start, int n);
+/* Working days in (from, to]; negative when to < from. */
+int calendar_workdays_between(const struct calendar *c, cal_day from, cal_day to);
+
+/* Sets one day's exception in the caller's transaction (CAL_DEFAULT removes it). */
+int calendar_set_day(struct store *st, cal_day day, enum cal_kind kind, const char *note);
+/*
+ * Imports a yearly file in the caller's transaction: all or nothing.
+ * Returns 0 with *report {"holidays":n,"workdays":m}, or -1 with *report an
+ * array of {"line","reason"} (NULL on a store failure).
+ */
+int calendar_import(struct store *st, const char *text, size_t len, json_t **report);
+/* The exceptions of one year: [{"date","kind","note"}], or NULL. */
+json_t *calendar_year_json(struct store *st, int year);
+
+#endif
