@@ -2,6 +2,7 @@
  * yizhan: the command line.  `yizhan serve` runs the platform; the other
  * commands manage it.  Every command answers --help.
  */
+#include "apps/hall/hall.h"
 #include "apps/portal/portal.h"
 #include "core/account.h"
 #include "core/audit.h"
@@ -201,6 +202,7 @@ static int cmd_serve(struct env *e, int argc, char **argv)
 	}
 	portal_register_jobs();
 	portal_register_desk();
+	hall_register();
 	if (jobs_start(e->store_uri, &e->keys, e->conf.workers) != 0)
 		goto out;
 	jobs_started = 1;
@@ -210,6 +212,8 @@ static int cmd_serve(struct env *e, int argc, char **argv)
 
 	http_add_routes(portal_routes);
 	http_add_routes(portal_api_routes);
+	http_add_routes(hall_routes);
+	http_add_routes(hall_api_routes);
 	struct server_ctx ctx = { &e->conf, &e->keys, pool, ts, e->store_uri };
 	char *url = e->conf.base_url[0] ? xstrdup(e->conf.base_url)
 					: xasprintf("http://%s:%d/", strcmp(e->conf.listen, "0.0.0.0") == 0

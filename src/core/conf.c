@@ -53,6 +53,20 @@ static const struct conf_key keys[] = {
 	K("login_max_fail_ip", CT_INT, login_max_fail_ip, "20", 1, 100000,
 	  "failed logins from one address within login_window before it is locked for login_window"),
 	K("login_window", CT_INT, login_window, "15", 1, 1440, "minutes: the throttling window and lock time"),
+	K("smtp_url", CT_STR, smtp_url, "", 0, 0,
+	  "mail server for notifications: smtp://host:25 (STARTTLS when offered; required when "
+	  "smtp_user is set) or smtps://host:465; empty: no e-mail, messages stay in the in-app inbox"),
+	K("smtp_from", CT_STR, smtp_from, "", 0, 0,
+	  "sender address of notification mail (noreply@example.gov.cn); e-mail is sent only when set"),
+	K("smtp_user", CT_STR, smtp_user, "", 0, 0, "SMTP AUTH user name (empty: no authentication)"),
+	K("smtp_password", CT_STR, smtp_password, "", 0, 0,
+	  "SMTP AUTH password (better set as YIZHAN_SMTP_PASSWORD than in the file)"),
+	K("sms_webhook", CT_STR, sms_webhook, "", 0, 0,
+	  "https URL of the SMS/WeChat gateway: each message is POSTed as JSON "
+	  "{\"to\": phone, \"text\": ..., \"kind\": ...} with an Idempotency-Key header; "
+	  "any 2xx answer means delivered; empty: no SMS"),
+	K("notify_max_attempts", CT_INT, notify_max_attempts, "8", 1, 100,
+	  "deliveries tried per message and channel (30 s x 2^n apart, at most 1 h) before it is marked failed"),
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -32,6 +32,12 @@ struct conf {
 	int login_max_fail_account;  /* failures per account per window before a lock */
 	int login_max_fail_ip;       /* failures per address per window before a lock */
 	int login_window;            /* minutes */
+	char *smtp_url;              /* smtp://host:port or smtps://host ("" = no e-mail) */
+	char *smtp_from;             /* sender address of notification mail */
+	char *smtp_user;             /* SMTP AUTH user ("" = no AUTH) */
+	char *smtp_password;
+	char *sms_webhook;           /* URL that takes SMS/WeChat messages as JSON ("" = none) */
+	int notify_max_attempts;     /* deliveries tried per message and channel before it fails */
 };
 
 /* Loads defaults, then path (may be NULL or missing when optional), then the

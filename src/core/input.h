@@ -45,6 +45,7 @@ struct input_error {
 	int status;            /* HTTP status: 400, 413, 415 */
 	enum msg_id msg;       /* why */
 	char field[64];        /* which field ("" when about the whole body) */
+	char detail[192];      /* optional: a more precise reason (e.g. which line of a list), Chinese */
 };
 
 /* Upper bound of fields in one form or query string. */

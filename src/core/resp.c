@@ -192,6 +192,12 @@ void resp_input_error(struct req *r, const struct input_error *e)
 			json_decref(ctx);
 			return;
 		}
+		if (r->is_api && e->detail[0]) {
+			json_t *j = json_pack("{s:{s:s,s:s,s:s,s:s}}", "error", "code", msg_name(e->msg), "message",
+					      msg(e->msg), "field", e->field, "detail", e->detail);
+			resp_json(r, e->status, j);
+			return;
+		}
 		resp_error(r, e->status, e->msg, e->field);
 		return;
 	}
@@ -205,13 +211,14 @@ void resp_input_error(struct req *r, const struct input_error *e)
 	json_t *ctx = json_object();
 	if (r->idem_key != NULL)
 		json_object_set_new(ctx, "idem", json_string(r->idem_key));
-	json_t *err = json_pack("{s:s,s:s}", "field", e->field, "message", msg(e->msg));
+	const char *text = e->detail[0] ? e->detail : msg(e->msg);
+	json_t *err = json_pack("{s:s,s:s}", "field", e->field, "message", text);
 	if (label)
 		json_object_set_new(err, "label", json_string(label));
 	json_object_set_new(ctx, "error", err);
 	json_t *errs = json_object();
 	if (e->field[0])
-		json_object_set_new(errs, e->field, json_string(msg(e->msg)));
+		json_object_set_new(errs, e->field, json_string(text));
 	json_object_set_new(ctx, "errors", errs);
 	/* Give back what the person typed, never passwords. */
 	json_t *values = json_object();
