@@ -19,11 +19,12 @@ FUZZ_CFLAGS := $(CFLAGS_COMMON) -O1 -g -fsanitize=fuzzer,address,undefined -Wno-
 
 SRC     := $(sort $(wildcard src/core/*.c src/engines/*/*.c src/apps/*/*.c))
 GEN     := build/gen/embed_migrations.c build/gen/embed_templates.c build/gen/embed_web.c \
-	   build/gen/embed_processes.c
+	   build/gen/embed_processes.c build/gen/embed_calendars.c
 MIGRATIONS := $(sort $(wildcard migrations/*/*.sql))
 TEMPLATES  := $(sort $(wildcard templates/*/*.html))
 WEBFILES   := $(sort $(shell find web -type f 2>/dev/null))
 PROCESSES  := $(sort $(wildcard processes/*/*.proc))
+CALENDARS  := $(sort $(wildcard calendar/*.txt))
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
 FUZZERS    := $(patsubst fuzz/%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
 FUZZ_SECONDS ?= 20
@@ -32,7 +33,7 @@ REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(SRC) $(GEN))
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(SRC) $(GEN))
 FUZZ_OBJ := $(patsubst %.c,build/fuzz/%.o,$(SRC) $(GEN))
 
-.PHONY: all run test unit bench fuzz deps deps-test clean asan
+.PHONY: all run test unit bench bench-case fuzz deps deps-test clean asan
 .SECONDARY:
 all: build/rel/yizhan
 
@@ -55,6 +56,9 @@ build/gen/embed_templates.c: build/tools/embed $(TEMPLATES)
 build/gen/embed_processes.c: build/tools/embed $(PROCESSES)
 	@mkdir -p $(@D)
 	build/tools/embed embed_processes processes $(PROCESSES) > $@.tmp && mv $@.tmp $@
+build/gen/embed_calendars.c: build/tools/embed $(CALENDARS)
+	@mkdir -p $(@D)
+	build/tools/embed embed_calendars calendar $(CALENDARS) > $@.tmp && mv $@.tmp $@
 build/gen/embed_web.c: build/tools/embed $(WEBFILES)
 	@mkdir -p $(@D)
 	build/tools/embed embed_web web $(WEBFILES) > $@.tmp && mv $@.tmp $@
@@ -98,6 +102,14 @@ unit: asan
 bench: deps deps-test
 	@$(MAKE) --no-print-directory build/rel/yizhan
 	@bench/run.sh
+
+# The case engine at 1,000,000 cases: sweep and inbox (BENCH_CASES, BENCH_CASE_STORE).
+bench-case: build/rel/bench/case_sweep
+	build/rel/bench/case_sweep
+
+build/rel/bench/case_sweep: bench/case_sweep.c $(REL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $< $(REL_OBJ) $(LIBS)
 
 fuzz: deps deps-test
 	@$(MAKE) --no-print-directory $(addprefix build/fuzz/bin/,$(FUZZERS))

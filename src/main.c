@@ -7,6 +7,7 @@
 #include "core/account.h"
 #include "core/audit.h"
 #include "core/auth.h"
+#include "core/calendar.h"
 #include "core/conf.h"
 #include "core/crypto.h"
 #include "core/dept.h"
@@ -14,10 +15,12 @@
 #include "core/http.h"
 #include "core/jobs.h"
 #include "core/log.h"
+#include "core/notify.h"
 #include "core/store.h"
 #include "core/tmpl.h"
 #include "core/validate.h"
 #include "core/xalloc.h"
+#include "engines/case/procdef.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -48,6 +51,7 @@ static void usage_main(FILE *out)
 		"  init           create the data folder and the first platform admin\n"
 		"  user           manage accounts: add, list, passwd, role, disable, enable, otp, reset-totp\n"
 		"  dept           manage departments: add, list, import\n"
+		"  calendar       the working-day calendar: import, show, workdays\n"
 		"  audit          verify the audit chain, or sign a checkpoint\n"
 		"  config         print every configuration key with its default\n"
 		"  version        print the version\n\n"
@@ -168,7 +172,7 @@ static int cmd_serve(struct env *e, int argc, char **argv)
 	struct store_pool *pool = NULL;
 	char *err = NULL;
 	pthread_t ticker;
-	int ticker_started = 0, jobs_started = 0;
+	int ticker_started = 0, jobs_started = 0, notify_started = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--demo") == 0) {
@@ -193,6 +197,11 @@ static int cmd_serve(struct env *e, int argc, char **argv)
 		fprintf(stderr, "yizhan: templates: %s\n", err);
 		goto out;
 	}
+	/* Process definitions are checked at start: a bad file stops the server here. */
+	if (procdef_load_all(embed_processes, &err) != 0) {
+		fprintf(stderr, "yizhan: process definitions: %s\n", err);
+		goto out;
+	}
 	int pool_size = e->conf.pool;
 	if (strncmp(e->store_uri, "sqlite:", 7) == 0 && pool_size < e->conf.threads)
 		pool_size = e->conf.threads;
@@ -202,10 +211,14 @@ static int cmd_serve(struct env *e, int argc, char **argv)
 	}
 	portal_register_jobs();
 	portal_register_desk();
+	portal_register_messages();
 	hall_register();
 	if (jobs_start(e->store_uri, &e->keys, e->conf.workers) != 0)
 		goto out;
 	jobs_started = 1;
+	if (notify_start(e->store_uri, &e->conf, 1) != 0)
+		goto out;
+	notify_started = 1;
 	struct ticker_arg ta = { e->store_uri, &e->keys };
 	if (pthread_create(&ticker, NULL, ticker_main, &ta) == 0)
 		ticker_started = 1;
@@ -234,12 +247,15 @@ out:
 		pthread_mutex_unlock(&ticker_mu);
 		pthread_join(ticker, NULL);
 	}
+	if (notify_started)
+		notify_stop();
 	if (jobs_started)
 		jobs_stop();
 	if (rc == 0 && audit_checkpoint(e->st, &e->keys) != 0)
 		log_warn("audit: checkpoint at stop failed");
 	store_pool_free(pool);
 	tmpl_set_free(ts);
+	procdef_unload_all();
 	free(err);
 	if (rc == 0)
 		log_info("yizhan: stopped cleanly");
@@ -584,6 +600,138 @@ fail:
 	return 1;
 }
 
+/* ---------- calendar ---------- */
+
+static int cmd_calendar(struct env *e, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "--help";
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
+		printf("usage: yizhan calendar SUBCOMMAND\n"
+		       "  import FILE          a yearly file (docs/calendar.md): replaces the holidays and\n"
+		       "                       adjusted working days of the years it touches; all or nothing,\n"
+		       "                       every bad line is printed\n"
+		       "  show YEAR            the year's holidays, adjusted working days and working days\n"
+		       "                       per month\n"
+		       "  workdays FROM N      the day on which N working days after FROM (YYYY-MM-DD) have\n"
+		       "                       elapsed (FROM itself does not count), then those working days\n");
+		return 0;
+	}
+	if (strcmp(sub, "show") == 0 && argc > 2) {
+		char *end = NULL;
+		long y = strtol(argv[2], &end, 10);
+		if (*end != '\0' || y < CAL_FIRST_YEAR || y > CAL_LAST_YEAR) {
+			fprintf(stderr, "yizhan calendar show: %s\n", msg(MSG_CAL_YEAR_BAD));
+			return 2;
+		}
+		json_t *rep = calendar_year_report(e->st, (int)y);
+		if (rep == NULL)
+			return 1;
+		size_t i;
+		json_t *x;
+		json_array_foreach(json_object_get(rep, "exceptions"), i, x) {
+			cal_day d = 0;
+			cal_day_parse(json_string_value(json_object_get(x, "date")), &d);
+			printf("%s %s %-8s %s\n", json_string_value(json_object_get(x, "date")),
+			       cal_weekday_label(d), json_string_value(json_object_get(x, "kind")),
+			       json_string_value(json_object_get(x, "note")));
+		}
+		printf("\nworking days:");
+		json_array_foreach(json_object_get(rep, "months"), i, x)
+			printf(" %lld月 %lld%s", (long long)json_integer_value(json_object_get(x, "month")),
+			       (long long)json_integer_value(json_object_get(x, "workdays")), i < 11 ? "," : "");
+		printf("\n%ld: %lld working days, %lld holidays, %lld adjusted working days\n", y,
+		       (long long)json_integer_value(json_object_get(rep, "workdays")),
+		       (long long)json_integer_value(json_object_get(rep, "holidays")),
+		       (long long)json_integer_value(json_object_get(rep, "adjusted")));
+		json_decref(rep);
+		return 0;
+	}
+	if (strcmp(sub, "workdays") == 0 && argc > 3) {
+		cal_day from, end;
+		char *stop = NULL;
+		long n = strtol(argv[3], &stop, 10);
+		struct calendar *c = NULL;
+		if (cal_day_parse(argv[2], &from) != 0 || *stop != '\0' || n < 0 || n > 100000) {
+			fprintf(stderr, "yizhan calendar workdays: FROM is YYYY-MM-DD, N a count 0–100000\n");
+			return 2;
+		}
+		if (calendar_load(e->st, &c) != 0)
+			return 1;
+		end = calendar_add_workdays(c, from, (int)n);
+		char ds[11];
+		cal_day_format(end, ds);
+		printf("%s %s\n", ds, cal_weekday_label(end));
+		for (cal_day d = from + 1; d <= end; d++)
+			if (calendar_is_workday(c, d)) {
+				cal_day_format(d, ds);
+				printf("  %s %s\n", ds, cal_weekday_label(d));
+			}
+		calendar_free(c);
+		return 0;
+	}
+	if (strcmp(sub, "import") != 0 || argc < 3) {
+		fprintf(stderr, "yizhan calendar: unknown or incomplete subcommand (see yizhan calendar --help)\n");
+		return 2;
+	}
+	FILE *f = fopen(argv[2], "rb");
+	if (f == NULL) {
+		fprintf(stderr, "yizhan calendar import: %s: %s\n", argv[2], strerror(errno));
+		return 1;
+	}
+	struct buf b = BUF_INIT(1u << 20);
+	char chunk[65536];
+	size_t n;
+	int big = 0;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (buf_add(&b, chunk, n) < 0) {
+			big = 1;
+			break;
+		}
+	fclose(f);
+	if (big) {
+		fprintf(stderr, "yizhan calendar import: file larger than 1 MiB\n");
+		buf_release(&b);
+		return 1;
+	}
+	json_t *report = NULL;
+	if (store_begin(e->st) != STORE_OK) {
+		buf_release(&b);
+		return 1;
+	}
+	int rc = calendar_import(e->st, b.data ? b.data : "", b.len, &report);
+	buf_release(&b);
+	if (rc != 0) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(report, i, x)
+			fprintf(stderr, "line %lld: %s\n", (long long)json_integer_value(json_object_get(x, "line")),
+				json_string_value(json_object_get(x, "reason")));
+		fprintf(stderr, "yizhan calendar import: nothing imported\n");
+		json_decref(report);
+		store_rollback(e->st);
+		return 1;
+	}
+	char *detail = json_dumps(report, JSON_COMPACT);
+	int arc = cli_audit(e, "calendar.import", "calendar", detail);
+	free(detail);
+	if (arc != 0 || store_commit(e->st) != STORE_OK) {
+		store_rollback(e->st);
+		json_decref(report);
+		fprintf(stderr, "yizhan calendar import: store error\n");
+		return 1;
+	}
+	printf("imported %lld holidays and %lld adjusted working days for",
+	       (long long)json_integer_value(json_object_get(report, "holidays")),
+	       (long long)json_integer_value(json_object_get(report, "workdays")));
+	size_t i;
+	json_t *x;
+	json_array_foreach(json_object_get(report, "years"), i, x)
+		printf(" %lld", (long long)json_integer_value(x));
+	printf("\n");
+	json_decref(report);
+	return 0;
+}
+
 /* ---------- audit ---------- */
 
 static int cmd_audit(struct env *e, int argc, char **argv)
@@ -661,6 +809,8 @@ int main(int argc, char **argv)
 		fn = cmd_dept;
 	else if (strcmp(cmd, "audit") == 0)
 		fn = cmd_audit;
+	else if (strcmp(cmd, "calendar") == 0)
+		fn = cmd_calendar;
 	if (fn == NULL) {
 		fprintf(stderr, "yizhan: unknown command %s\n\n", cmd);
 		usage_main(stderr);
@@ -668,12 +818,13 @@ int main(int argc, char **argv)
 	}
 	/* --help needs no data folder */
 	for (int i = 1; i < nrest; i++)
-		if (strcmp(rest[i], "--help") == 0 && fn != cmd_user && fn != cmd_dept && fn != cmd_audit) {
+		if (strcmp(rest[i], "--help") == 0 && fn != cmd_user && fn != cmd_dept && fn != cmd_audit &&
+		    fn != cmd_calendar) {
 			struct env none;
 			memset(&none, 0, sizeof none);
 			return fn(&none, nrest, rest);
 		}
-	if ((fn == cmd_user || fn == cmd_dept || fn == cmd_audit) &&
+	if ((fn == cmd_user || fn == cmd_dept || fn == cmd_audit || fn == cmd_calendar) &&
 	    (nrest < 2 || strcmp(rest[1], "--help") == 0 || strcmp(rest[1], "help") == 0)) {
 		struct env none;
 		memset(&none, 0, sizeof none);

@@ -19,6 +19,7 @@ RUNTMP=$(mktemp -d /tmp/yizhan-run-XXXXXX)
 export TMPDIR="$RUNTMP"
 trap 'rm -rf "$RUNTMP"' EXIT
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+export G_SLICE=always-malloc
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
 

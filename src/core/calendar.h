@@ -75,4 +75,38 @@ int calendar_import(struct store *st, const char *text, size_t len, json_t **rep
 /* The exceptions of one year: [{"date","kind","note"}], or NULL. */
 json_t *calendar_year_json(struct store *st, int year);
 
+/* ---- added with the implementation (calendar.c) ----
+ *
+ * The snapshot holds a prefix sum of working days over the span rather than
+ * a bare bitmap (336 KB, built in under a millisecond): calendar_workdays_between
+ * is two look-ups and calendar_add_workdays a galloping binary search, O(log n).
+ * calendar_add_workdays with n < 0 returns start, as n = 0 does.  calendar_mark
+ * costs O(span) and is meant for tests and tools; calendar_load builds at once.
+ * calendar_import's report also names the years it replaced: "years": [2026].
+ */
+
+/*
+ * The span of a snapshot: 1970-01-01 to 2200-12-31.  Outside it a snapshot
+ * knows no exceptions and counts by the weekend rule; calendar_set_day and
+ * calendar_import refuse days outside it.
+ */
+#define CAL_FIRST_YEAR 1970
+#define CAL_LAST_YEAR 2200
+int cal_day_in_span(cal_day day);
+
+/* "default", "holiday", "workday" */
+const char *cal_kind_name(enum cal_kind kind);
+/* Parses "default", "holiday", "workday" (and 休, 班); 0 or -1. */
+int cal_kind_parse(const char *s, enum cal_kind *out);
+/* 周一 ... 周日 */
+const char *cal_weekday_label(cal_day day);
+
+/*
+ * One year for people and machines: {"year", "workdays" (the year's total),
+ * "holidays" and "adjusted" (counts of exceptions), "exceptions" (as
+ * calendar_year_json), "months": [{"month", "days", "workdays"}]}, or NULL on a
+ * store failure.  Counted from the store, not from a snapshot.
+ */
+json_t *calendar_year_report(struct store *st, int year);
+
 #endif

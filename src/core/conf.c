@@ -34,6 +34,9 @@ static const struct conf_key keys[] = {
 	  "store connections for HTTP; on PostgreSQL the most requests served at once"),
 	K("workers", CT_INT, workers, "2", 1, 64, "background job worker threads"),
 	K("max_body", CT_LONG, max_body, "1048576", 1024, 1073741824L, "largest request body in bytes"),
+	K("max_upload", CT_LONG, max_upload, "10485760", 1024, 268435456L,
+	  "largest uploaded file in bytes (multipart/form-data, at most 8 files a request; such a body "
+	  "may be up to 8 x max_upload + max_body + 64 KiB; max_body still bounds its text fields)"),
 	K("max_header", CT_LONG, max_header, "32768", 4096, 1048576, "largest request head (line and headers) in bytes"),
 	K("timeout", CT_INT, timeout, "30", 1, 3600, "seconds a connection may stay idle"),
 	K("session_idle", CT_INT, session_idle, "30", 1, 1440, "minutes of inactivity that end a session"),

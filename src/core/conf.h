@@ -18,6 +18,7 @@ struct conf {
 	int pool;              /* store connections for HTTP (PostgreSQL: concurrent requests) */
 	int workers;           /* job worker threads */
 	long max_body;         /* bytes */
+	long max_upload;       /* bytes per uploaded file (multipart) */
 	long max_header;       /* bytes: per-connection header memory */
 	int timeout;           /* seconds of inactivity before a connection is closed */
 	int session_idle;      /* minutes */

@@ -202,6 +202,19 @@ const char *req_ip(struct req *r)
 	return r->ip;
 }
 
+const struct upload *req_upload(struct req *r, const char *field)
+{
+	for (int i = 0; i < r->nuploads; i++)
+		if (strcmp(r->uploads[i].field, field) == 0)
+			return &r->uploads[i];
+	return NULL;
+}
+
+const struct upload *req_upload_at(struct req *r, int i)
+{
+	return i >= 0 && i < r->nuploads ? &r->uploads[i] : NULL;
+}
+
 /* ---------- access log ---------- */
 
 static void json_escape_into(char *out, size_t cap, const char *s)
@@ -324,8 +337,15 @@ static struct req *req_new(struct MHD_Connection *c, const char *url, const char
 	return r;
 }
 
+static void mp_free(struct req *r);
+
 static void req_free(struct req *r)
 {
+	mp_free(r);
+	for (int i = 0; i < r->nuploads; i++)
+		buf_release(&r->uploads[i].data);
+	if (r->has_fd)
+		close(r->resp_fd);
 	json_decref(r->in);
 	buf_release(&r->body);
 	buf_release(&r->out);
@@ -377,6 +397,334 @@ static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind, const char
 	return MHD_YES;
 }
 
+/* ---------- multipart/form-data (RF_UPLOAD routes) ----------
+ *
+ * libmicrohttpd's post processor parses the body chunk by chunk as it
+ * arrives (on_request); mp_iter gets each part's bytes.  Text parts become
+ * the object r->in (the rules of form_parse: names of [A-Za-z0-9_.-],
+ * valid UTF-8, no NUL, no duplicates, at most INPUT_MAX_FIELDS parts, all
+ * text together within max_body); file parts become r->uploads, each within
+ * its FT_FILE field's max and max_upload.  The first error is kept, the
+ * rest of the body is read (bounded) and dropped, and dispatch answers it
+ * after the session and role checks, as it answers any input error.
+ *
+ * A body is well-formed only when the post processor ended without error
+ * AND the body ends with the closing delimiter "--boundary--": the post
+ * processor alone reports success for a body that never matched the
+ * boundary (it skips it as preamble).
+ */
+
+#define MP_BUFFER (32u << 10)      /* the post processor's buffer: part headers, boundary search */
+#define MP_BOUNDARY_MAX 200        /* RFC 2046 allows 70 */
+
+enum mp_part { MP_NONE, MP_TEXT, MP_FILE };
+
+struct mp_state {
+	struct MHD_PostProcessor *pp;
+	const struct route *route;
+	json_t *obj;                         /* text fields */
+	char boundary[MP_BOUNDARY_MAX + 1];
+	size_t blen;
+	char tail[MP_BOUNDARY_MAX + 8];      /* the last bytes of the body */
+	size_t tail_len;
+	uint64_t received;
+	size_t text_bytes;
+	int nparts;
+	int failed;                          /* err holds the first error */
+	struct input_error err;
+	/* the part being read */
+	enum mp_part kind;
+	const char *key_ptr, *filename_ptr;  /* libmicrohttpd's strings of this part */
+	int empty_start;                     /* its only call so far carried no bytes */
+	const char *key;
+	struct buf text;
+	struct upload *up;
+};
+
+static uint64_t mp_body_limit(void)
+{
+	const struct conf *cf = g_ctx->conf;
+	return (uint64_t)cf->max_upload * REQ_MAX_UPLOADS + (uint64_t)cf->max_body + (64u << 10);
+}
+
+static int is_multipart(const char *ct)
+{
+	return ct != NULL && strncasecmp(ct, "multipart/form-data", 19) == 0;
+}
+
+static void mp_fail(struct mp_state *m, int status, enum msg_id why, const char *field)
+{
+	if (m->failed)
+		return;
+	m->failed = 1;
+	m->err.status = status;
+	m->err.msg = why;
+	snprintf(m->err.field, sizeof m->err.field, "%s", field ? field : "");
+}
+
+/* Field names: what form_parse accepts. */
+static int mp_key_ok(const char *k)
+{
+	size_t n = strlen(k);
+	if (n == 0 || n >= sizeof(((struct input_error *)0)->field))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = k[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static const struct field_spec *mp_spec(const struct mp_state *m, const char *name)
+{
+	for (const struct field_spec *f = m->route->fields; f != NULL && f->name != NULL; f++)
+		if (strcmp(f->name, name) == 0)
+			return f;
+	return NULL;
+}
+
+/* Ends the part being read: a text value joins m->obj; an empty file input is dropped. */
+static int mp_part_end(struct req *r)
+{
+	struct mp_state *m = r->mp;
+	enum mp_part kind = m->kind;
+	m->kind = MP_NONE;
+	if (kind == MP_TEXT) {
+		const char *v = m->text.data ? m->text.data : "";
+		size_t n = m->text.len;
+		if (validate_utf8(v, n) != MSG_NONE)
+			mp_fail(m, 400, MSG_FIELD_BAD_UTF8, m->key);
+		else if (memchr(v, '\0', n) != NULL)
+			mp_fail(m, 400, MSG_FIELD_BAD_CONTROL, m->key);
+		else if (json_object_get(m->obj, m->key) != NULL || req_upload(r, m->key) != NULL)
+			mp_fail(m, 400, MSG_FIELD_DUPLICATE, m->key);
+		else
+			json_object_set_new(m->obj, m->key, json_stringn(v, n));
+		buf_reset(&m->text);
+	} else if (kind == MP_FILE) {
+		struct upload *up = m->up;
+		m->up = NULL;
+		if (up->filename[0] == '\0' && up->data.len == 0) {
+			/* A file input left empty: browsers still send the part. */
+			buf_release(&up->data);
+			r->nuploads--;
+		} else if (json_object_get(m->obj, up->field) != NULL) {
+			mp_fail(m, 400, MSG_FIELD_DUPLICATE, up->field);
+		}
+	}
+	return m->failed ? -1 : 0;
+}
+
+static int mp_part_begin(struct req *r, const char *key, const char *filename, const char *ctype,
+			 const char *tenc)
+{
+	struct mp_state *m = r->mp;
+	if (key == NULL || !mp_key_ok(key)) {
+		mp_fail(m, 400, MSG_BODY_BAD_FORM, NULL);
+		return -1;
+	}
+	if (++m->nparts > INPUT_MAX_FIELDS) {
+		mp_fail(m, 413, MSG_BODY_BAD_FORM, NULL);
+		return -1;
+	}
+	/* RFC 7578 §4.7: no transfer encodings; anything but identity is refused. */
+	if (tenc != NULL && strcasecmp(tenc, "binary") != 0 && strcasecmp(tenc, "8bit") != 0 &&
+	    strcasecmp(tenc, "7bit") != 0) {
+		mp_fail(m, 400, MSG_MULTIPART_BAD, key);
+		return -1;
+	}
+	m->key_ptr = key;
+	m->filename_ptr = filename;
+	m->key = arena_strdup(r->arena, key);
+	if (filename == NULL) {
+		m->kind = MP_TEXT;
+		buf_reset(&m->text);
+		return 0;
+	}
+	const struct field_spec *f = mp_spec(m, key);
+	if (f == NULL || f->type != FT_FILE) {
+		mp_fail(m, 400, f == NULL ? MSG_FIELD_UNKNOWN : MSG_FIELD_NOT_STRING, key);
+		return -1;
+	}
+	if (validate_utf8(filename, strlen(filename)) != MSG_NONE) {
+		mp_fail(m, 400, MSG_FIELD_BAD_UTF8, key);
+		return -1;
+	}
+	if (r->nuploads == REQ_MAX_UPLOADS) {
+		mp_fail(m, 413, MSG_UPLOAD_TOO_MANY, key);
+		return -1;
+	}
+	struct upload *up = &r->uploads[r->nuploads++];
+	size_t max = (size_t)g_ctx->conf->max_upload;
+	if (f->max > 0 && (unsigned long long)f->max < max)
+		max = (size_t)f->max;
+	up->field = m->key;
+	up->filename = arena_strdup(r->arena, filename);
+	up->declared_type = ctype ? arena_strdup(r->arena, ctype) : NULL;
+	buf_init(&up->data, max);
+	m->up = up;
+	m->kind = MP_FILE;
+	return 0;
+}
+
+static enum MHD_Result mp_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *filename, const char *ctype, const char *tenc,
+			       const char *data, uint64_t off, size_t size)
+{
+	(void)kind;
+	struct req *r = cls;
+	struct mp_state *m = r->mp;
+	if (m->failed)
+		return MHD_NO;
+	/*
+	 * A part's first call has off 0, and may carry no bytes (the post
+	 * processor always announces a part, even an empty one); then its
+	 * second call has off 0 too.  Such a second call keeps the part's
+	 * strings; any other call at off 0 begins a new part.
+	 */
+	int same = m->kind != MP_NONE && m->empty_start && size > 0 && key == m->key_ptr &&
+		   filename == m->filename_ptr;
+	if (off == 0 && !same) {
+		if (mp_part_end(r) != 0 || mp_part_begin(r, key, filename, ctype, tenc) != 0)
+			return MHD_NO;
+	}
+	m->empty_start = off == 0 && size == 0;
+	if (size == 0)
+		return MHD_YES;
+	if (m->kind == MP_FILE) {
+		if (buf_add(&m->up->data, data, size) < 0) {
+			mp_fail(m, 413, MSG_FILE_TOO_LARGE, m->key);
+			return MHD_NO;
+		}
+	} else if (m->text_bytes + size > (size_t)g_ctx->conf->max_body ||
+		   buf_add(&m->text, data, size) < 0) {
+		mp_fail(m, 413, MSG_HTTP_413, m->key);
+		return MHD_NO;
+	} else {
+		m->text_bytes += size;
+	}
+	return MHD_YES;
+}
+
+/* First call of a multipart request to an RF_UPLOAD route. */
+static void mp_start(struct req *r, const struct route *rt)
+{
+	struct mp_state *m = arena_alloc(r->arena, sizeof *m);
+	r->mp = m;
+	m->route = rt;
+	m->obj = json_object();
+	buf_init(&m->text, (size_t)g_ctx->conf->max_body);
+	r->uploads = arena_alloc(r->arena, REQ_MAX_UPLOADS * sizeof *r->uploads);
+	/* The boundary as libmicrohttpd reads it: all after "boundary=", quotes removed. */
+	const char *ct = req_header(r, "Content-Type");
+	const char *b = strstr(ct + 19, "boundary=");
+	size_t n = b ? strlen(b + 9) : 0;
+	if (b != NULL) {
+		b += 9;
+		if (n >= 2 && b[0] == '"' && b[n - 1] == '"') {
+			b++;
+			n -= 2;
+		}
+	}
+	if (n == 0 || n > MP_BOUNDARY_MAX) {
+		mp_fail(m, 400, MSG_MULTIPART_BAD, NULL);
+		return;
+	}
+	memcpy(m->boundary, b, n);
+	m->blen = n;
+	m->pp = MHD_create_post_processor(r->conn, MP_BUFFER, mp_iter, r);
+	if (m->pp == NULL)
+		mp_fail(m, 400, MSG_MULTIPART_BAD, NULL);
+}
+
+/* One chunk of the body. */
+static void mp_feed(struct req *r, const char *data, size_t n)
+{
+	struct mp_state *m = r->mp;
+	m->received += n;
+	if (m->received > mp_body_limit()) {
+		r->too_large = 1;
+		return;
+	}
+	size_t cap = sizeof m->tail;
+	if (n >= cap) {
+		memcpy(m->tail, data + n - cap, cap);
+		m->tail_len = cap;
+	} else {
+		size_t keep = m->tail_len < cap - n ? m->tail_len : cap - n;
+		memmove(m->tail, m->tail + m->tail_len - keep, keep);
+		memcpy(m->tail + keep, data, n);
+		m->tail_len = keep + n;
+	}
+	if (m->failed)
+		return;
+	if (MHD_post_process(m->pp, data, n) != MHD_YES)
+		mp_fail(m, 400, MSG_MULTIPART_BAD, NULL);
+}
+
+/* Whether the body ended with the closing delimiter (and at most one line break). */
+static int mp_tail_ok(const struct mp_state *m)
+{
+	size_t n = m->tail_len;
+	if (n > 0 && m->tail[n - 1] == '\n')
+		n--;
+	if (n > 0 && m->tail[n - 1] == '\r')
+		n--;
+	size_t want = m->blen + 4;
+	return n >= want && memcmp(m->tail + n - want, "--", 2) == 0 &&
+	       memcmp(m->tail + n - want + 2, m->boundary, m->blen) == 0 &&
+	       memcmp(m->tail + n - 2, "--", 2) == 0;
+}
+
+/* The last call: the whole body has been read.  0 with r->in, or -1 with *e. */
+static int mp_finish(struct req *r, struct input_error *e)
+{
+	struct mp_state *m = r->mp;
+	if (!m->failed) {
+		enum MHD_Result done = MHD_destroy_post_processor(m->pp);
+		m->pp = NULL;
+		if (done != MHD_YES || !mp_tail_ok(m))
+			mp_fail(m, 400, MSG_MULTIPART_BAD, NULL);
+		else
+			mp_part_end(r);
+	}
+	if (m->failed) {
+		*e = m->err;
+		return -1;
+	}
+	r->in = m->obj;
+	m->obj = NULL;
+	return 0;
+}
+
+static void mp_free(struct req *r)
+{
+	struct mp_state *m = r->mp;
+	if (m == NULL)
+		return;
+	if (m->pp != NULL)
+		MHD_destroy_post_processor(m->pp);
+	json_decref(m->obj);
+	buf_release(&m->text);
+	r->mp = NULL;
+}
+
+/* Required FT_FILE fields (input_check sees text only). */
+static int uploads_check(struct req *r, struct input_error *e)
+{
+	for (const struct field_spec *f = r->route->fields; f != NULL && f->name != NULL; f++) {
+		if (f->type == FT_FILE && (f->flags & FS_REQUIRED) && req_upload(r, f->name) == NULL) {
+			e->status = 400;
+			e->msg = MSG_FIELD_REQUIRED;
+			snprintf(e->field, sizeof e->field, "%s", f->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Parses the body (or, for GET, the query) into r->in. 0, or -1 with *e. */
 static int req_parse_input(struct req *r, int *from_form, struct input_error *e)
 {
@@ -391,6 +739,8 @@ static int req_parse_input(struct req *r, int *from_form, struct input_error *e)
 		r->in = q.obj;
 		return 0;
 	}
+	if (r->mp != NULL)
+		return mp_finish(r, e);
 	const char *ct = req_header(r, "Content-Type");
 	if (r->body.len == 0 && (ct == NULL || *ct == '\0')) {
 		r->in = json_object();
@@ -466,6 +816,13 @@ static void idem_hash(struct req *r)
 	if (fields != NULL)
 		crypto_generichash_update(&s, (const unsigned char *)fields, strlen(fields));
 	free(fields);
+	for (int i = 0; i < r->nuploads; i++) {
+		const struct upload *u = &r->uploads[i];
+		crypto_generichash_update(&s, (const unsigned char *)u->field, strlen(u->field) + 1);
+		crypto_generichash_update(&s, (const unsigned char *)u->filename, strlen(u->filename) + 1);
+		if (u->data.len > 0)
+			crypto_generichash_update(&s, (const unsigned char *)u->data.data, u->data.len);
+	}
 	crypto_generichash_final(&s, h, sizeof h);
 	char *hex = arena_alloc(r->arena, 65);
 	sodium_bin2hex(hex, 65, h, sizeof h);
@@ -661,7 +1018,8 @@ static enum MHD_Result dispatch(struct req *r)
 	if (r->idem_key != NULL)
 		idem_hash(r);
 	if (r->route->fields != NULL) {
-		if (input_check(r->route->fields, r->in, from_form, &e) != 0) {
+		if (input_check(r->route->fields, r->in, from_form, &e) != 0 ||
+		    uploads_check(r, &e) != 0) {
 			resp_input_error(r, &e);
 			goto send;
 		}
@@ -691,18 +1049,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (r == NULL) {
 		r = req_new(c, url, method);
 		*con_cls = r;
+		/* multipart/form-data to a route that takes uploads is parsed as it arrives. */
+		const struct route *upload_route = NULL;
+		unsigned long long limit = (unsigned long long)g_ctx->conf->max_body;
+		if ((r->method == HM_POST || r->method == HM_PUT || r->method == HM_PATCH) &&
+		    is_multipart(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"))) {
+			int pm = 0;
+			const struct route *rt = router_match(r, r->method, r->path, &pm);
+			if (rt != NULL && (rt->flags & RF_UPLOAD)) {
+				upload_route = rt;
+				limit = mp_body_limit();
+			}
+		}
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (cl != NULL) {
 			char *end = NULL;
 			errno = 0;
 			unsigned long long n = strtoull(cl, &end, 10);
-			if (errno != 0 || end == cl || *end != '\0' ||
-			    n > (unsigned long long)g_ctx->conf->max_body) {
+			if (errno != 0 || end == cl || *end != '\0' || n > limit) {
 				/* Refused before reading it: MHD closes the connection after. */
 				resp_error(r, 413, MSG_HTTP_413, NULL);
 				return resp_send(r) == MHD_YES ? MHD_YES : MHD_NO;
 			}
 		}
+		if (upload_route != NULL)
+			mp_start(r, upload_route);
 		return MHD_YES;
 	}
 	if (r->answered && !r->first_done) {
@@ -711,7 +1082,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
-		if (!r->too_large && buf_add(&r->body, upload, *upload_size) < 0)
+		/* Once refused (too_large), the rest is read and dropped. */
+		if (!r->too_large && r->mp != NULL)
+			mp_feed(r, upload, *upload_size);
+		else if (!r->too_large && buf_add(&r->body, upload, *upload_size) < 0)
 			r->too_large = 1;
 		*upload_size = 0;
 		return MHD_YES;
@@ -744,6 +1118,15 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	while (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
 	log_warn("http: %s", line);
+}
+
+void *http_start_external(const struct server_ctx *ctx)
+{
+	g_ctx = ctx;
+	return MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, on_request, NULL,
+				MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)ctx->conf->max_header,
+				MHD_OPTION_END);
 }
 
 static char *read_file(const char *path)

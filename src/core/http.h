@@ -5,7 +5,9 @@
  * Request path (see docs/ARCHITECTURE.md, "anatomy of an endpoint"):
  *   1. first call of the access handler: a struct req is allocated with its
  *      arena, the route is matched, Content-Length is checked;
- *   2. body chunks are appended to req->body (bounded by max_body);
+ *   2. body chunks are appended to req->body (bounded by max_body), or, for
+ *      multipart/form-data to an RF_UPLOAD route, parsed as they arrive into
+ *      text fields and r->uploads (bounded by max_upload);
  *   3. last call: session, role, CSRF, body parsing and input_check against
  *      the route's fields, then the handler; for write methods the handler
  *      runs inside one store transaction, committed when it answers < 400;
@@ -51,8 +53,10 @@ enum role {
 #define RF_IDEM   0x04u   /* honours Idempotency-Key / _idem: a retry returns the first answer */
 #define RF_NOTX   0x08u   /* write method that manages its own transactions */
 #define RF_HALF   0x10u   /* reachable with a half-open session (password ok, second factor pending) */
+#define RF_UPLOAD 0x20u   /* accepts multipart/form-data with files (FT_FILE fields); others answer it 415 */
 
 struct req;
+struct file_info;
 typedef void (*route_fn)(struct req *r);
 
 struct route {
@@ -88,6 +92,30 @@ struct principal {
 
 #define REQ_MAX_PARAMS 4
 
+/*
+ * Uploads: the file parts of a multipart/form-data body sent to an
+ * RF_UPLOAD route.  Each file part's field must be declared FT_FILE in the
+ * route's fields; its size is bounded by the field's max (bytes) and by the
+ * conf key max_upload.  A file input left empty (filename "" and no bytes,
+ * as browsers send it) is not an upload.  Text parts become r->in exactly
+ * as an urlencoded form would.  At most REQ_MAX_UPLOADS per request; a
+ * field may carry several files (<input type=file multiple>).
+ *
+ * Nothing here is trusted: filename and declared_type are what the client
+ * said.  Sniff the bytes (files_put) before storing or serving them.
+ * Everything is owned by the request and freed with it.
+ */
+#define REQ_MAX_UPLOADS 8
+
+struct upload {
+	const char *field;          /* form field name */
+	const char *filename;       /* the client's file name, valid UTF-8 without NUL ("" if none) */
+	const char *declared_type;  /* the part's Content-Type, or NULL */
+	struct buf data;            /* the bytes (data.data may be NULL when len is 0) */
+};
+
+struct mp_state;
+
 struct req {
 	struct arena *arena;
 	enum http_method method;
@@ -98,6 +126,8 @@ struct req {
 	int nparams;
 	struct buf body;
 	json_t *in;               /* validated input: body fields or query fields */
+	struct upload *uploads;   /* files of a multipart body (RF_UPLOAD routes), in body order */
+	int nuploads;
 	struct store *st;         /* the store connection for this request */
 	struct principal who;
 	const char *ip;
@@ -115,6 +145,11 @@ struct req {
 	const char *extra_hdr_name[4];
 	const char *extra_hdr_val[4];
 	int nextra;
+	const char *cache_control; /* default "no-store" */
+	const char *csp;           /* default: the site's policy */
+	int resp_fd;               /* resp_file: body streamed from this descriptor when has_fd */
+	int has_fd;
+	uint64_t resp_fd_len;
 	int keep_tx;              /* commit although status >= 400 (failed-login audit) */
 	int session_expired;      /* the request carried a session that has just ended */
 	int answered;
@@ -123,6 +158,7 @@ struct req {
 	void *conn;
 	int too_large;
 	int first_done;
+	struct mp_state *mp;      /* multipart parsing in progress */
 	const char *idem_key;
 	const char *idem_hash;
 	int64_t idem_user;
@@ -153,6 +189,10 @@ int req_param_id(struct req *r, const char *name, int64_t *out);
 const char *req_in_str(struct req *r, const char *name);   /* NULL if absent */
 int64_t req_in_int(struct req *r, const char *name, int64_t dflt);
 int req_in_bool(struct req *r, const char *name);
+/* The first upload of field, or NULL. */
+const struct upload *req_upload(struct req *r, const char *field);
+/* The i-th upload of the request (0 <= i < r->nuploads), or NULL. */
+const struct upload *req_upload_at(struct req *r, int i);
 
 /* Responses (the first one wins; later calls are ignored) */
 void resp_json(struct req *r, int status, json_t *body);                 /* steals body */
@@ -163,6 +203,14 @@ void resp_error(struct req *r, int status, enum msg_id why, const char *field);
 /* Input error on a page route with form_tmpl: the form again, with the message by the field. */
 void resp_input_error(struct req *r, const struct input_error *e);
 void resp_cookie(struct req *r, const char *name, const char *value, int max_age);
+/*
+ * A stored file (files.h), streamed from DATA/files: Content-Type is the
+ * sniffed type, Content-Disposition "attachment" (or "inline" when inline_ok
+ * and the type is an image or a PDF) with the name also as RFC 5987
+ * filename*=UTF-8''..., X-Content-Type-Options nosniff, Cache-Control
+ * private.  A missing file answers 404 (and is logged).
+ */
+void resp_file(struct req *r, const struct file_info *f, const char *data_dir, int inline_ok);
 
 /* Standard context every page gets (user, csrf, site); ctx borrowed. */
 void page_ctx_fill(struct req *r, json_t *ctx);

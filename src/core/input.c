@@ -441,9 +441,10 @@ static int check_text(const struct field_spec *f, char *t, size_t len)
 		return validate_date(t);
 	case FT_INT:
 	case FT_BOOL:
+	case FT_FILE:
 		break;
 	}
-	return MSG_FIELD_NOT_STRING;   /* not reached: INT and BOOL are not text */
+	return MSG_FIELD_NOT_STRING;   /* not reached: INT, BOOL and FILE are not text */
 }
 
 static int check_int(const struct field_spec *f, json_t *obj, const json_t *v, int from_form)
@@ -494,6 +495,13 @@ static int check_field(const struct field_spec *f, json_t *obj, int from_form)
 	size_t len;
 	int r = MSG_NONE;
 
+	if (f->type == FT_FILE) {
+		/* Files are not text: the http layer holds them apart (req_upload)
+		 * and checks FS_REQUIRED there. */
+		if (v != NULL)
+			r = MSG_FIELD_NOT_FILE;
+		goto out;
+	}
 	if (v == NULL || json_is_null(v) ||
 	    (from_form && json_is_string(v) && json_string_length(v) == 0))
 		goto absent;

@@ -28,6 +28,9 @@ enum field_type {
 	FT_PASSWORD,   /* never trimmed, never echoed back */
 	FT_DEPT_CODE,
 	FT_DATE,       /* YYYY-MM-DD */
+	FT_FILE,       /* a file part of a multipart body (RF_UPLOAD routes; see struct upload in
+			* http.h): max = largest size in bytes (0 = conf max_upload); never a
+			* text value, so input_check refuses one given as text or JSON */
 };
 
 #define FS_REQUIRED 1u

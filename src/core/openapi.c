@@ -25,6 +25,13 @@ static json_t *field_schema(const struct field_spec *f)
 	case FT_BOOL:
 		json_object_set_new(s, "type", json_string("boolean"));
 		break;
+	case FT_FILE:
+		/* A part of a multipart/form-data body. */
+		json_object_set_new(s, "type", json_string("string"));
+		json_object_set_new(s, "format", json_string("binary"));
+		if (f->max > 0)
+			json_object_set_new(s, "x-max-bytes", json_integer(f->max));
+		break;
 	case FT_CHOICE: {
 		json_t *e = json_array();
 		for (const char *const *c = f->choices; c && *c; c++)
@@ -114,7 +121,9 @@ static void build(void)
 					json_object_set(schema, "required", req);
 				json_object_set_new(op, "requestBody",
 						    json_pack("{s:b,s:{s:{s:o}}}", "required", 1, "content",
-							      "application/json", "schema", schema));
+							      (rt->flags & RF_UPLOAD) ? "multipart/form-data"
+										       : "application/json",
+							      "schema", schema));
 			} else {
 				json_decref(props);
 			}

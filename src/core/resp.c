@@ -9,9 +9,15 @@
 #include "core/tmpl.h"
 #include "core/xalloc.h"
 
+#include "core/files.h"
+
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define CSP "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " \
 	    "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -27,6 +33,13 @@ static int resp_claim(struct req *r)
 		return 0;
 	r->answered = 1;
 	buf_reset(&r->out);
+	/* An answer replaced (a failed commit after resp_file) drops what it set. */
+	if (r->has_fd) {
+		close(r->resp_fd);
+		r->has_fd = 0;
+	}
+	r->cache_control = NULL;
+	r->csp = NULL;
 	return 1;
 }
 
@@ -257,16 +270,25 @@ int resp_send(struct req *r)
 {
 	struct MHD_Connection *c = r->conn;
 	size_t len = 0;
-	char *data = buf_detach(&r->out, &len);
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(data);
-		return MHD_NO;
+	struct MHD_Response *resp;
+	if (r->has_fd) {
+		/* resp_file: libmicrohttpd reads the file and closes the descriptor. */
+		resp = MHD_create_response_from_fd64(r->resp_fd_len, r->resp_fd);
+		if (resp == NULL)
+			return MHD_NO;   /* r->has_fd stays: req_free closes it */
+		r->has_fd = 0;
+		len = (size_t)r->resp_fd_len;
+	} else {
+		char *data = buf_detach(&r->out, &len);
+		resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+		if (resp == NULL) {
+			free(data);
+			return MHD_NO;
+		}
 	}
 	MHD_add_response_header(resp, "Content-Type", r->ctype ? r->ctype : "text/plain; charset=utf-8");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+	MHD_add_response_header(resp, "Cache-Control", r->cache_control ? r->cache_control : "no-store");
+	MHD_add_response_header(resp, "Content-Security-Policy", r->csp ? r->csp : CSP);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
@@ -283,6 +305,90 @@ int resp_send(struct req *r)
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* ---------- stored files ---------- */
+
+/* A stored file is never a page: nothing in it may run.  Chrome shows a PDF
+ * through a plugin in a generated page with inline styles, so those two are
+ * allowed; scripts, frames of other sites and forms are not. */
+#define FILE_CSP "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'; " \
+		 "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+/* Types a browser may show in place (never HTML, SVG or text). */
+static int inline_type(const char *mime)
+{
+	static const char *const ok[] = { "image/jpeg", "image/png", "image/gif", "image/webp",
+					  "application/pdf" };
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+		if (strcmp(mime, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Content-Disposition with an ASCII fallback name and the RFC 5987/6266 UTF-8 name. */
+static const char *disposition(struct req *r, const char *name, int in_place)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(name);
+	char *ascii = arena_alloc(r->arena, n + 1), *pct = arena_alloc(r->arena, n * 3 + 1);
+	size_t a = 0, p = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		/* A multi-byte character becomes one '_' in the fallback. */
+		if (ch >= 0x80) {
+			if ((ch & 0xC0u) != 0x80u)
+				ascii[a++] = '_';
+		} else {
+			ascii[a++] = (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\') ? '_' : (char)ch;
+		}
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    strchr("!#$&+-.^_`|~", ch) != NULL) {
+			pct[p++] = (char)ch;
+		} else {
+			pct[p++] = '%';
+			pct[p++] = hex[ch >> 4];
+			pct[p++] = hex[ch & 15];
+		}
+	}
+	ascii[a] = '\0';
+	pct[p] = '\0';
+	return arena_printf(r->arena, "%s; filename=\"%s\"; filename*=UTF-8''%s",
+			    in_place ? "inline" : "attachment", ascii, pct);
+}
+
+void resp_file(struct req *r, const struct file_info *f, const char *data_dir, int inline_ok)
+{
+	char *path = files_path(data_dir, f->sha256);
+	int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		log_error("file %lld: %s: %s", (long long)f->id, path ? path : "(bad sha256)",
+			  fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		resp_error(r, 404, MSG_HTTP_404, NULL);
+		return;
+	}
+	free(path);
+	if (!resp_claim(r)) {
+		close(fd);
+		return;
+	}
+	const char *mime = f->mime ? f->mime : "application/octet-stream";
+	r->status = 200;
+	r->ctype = arena_strdup(r->arena, mime);
+	r->resp_fd = fd;
+	r->resp_fd_len = (uint64_t)sb.st_size;
+	r->has_fd = 1;
+	r->cache_control = "private";
+	r->csp = FILE_CSP;
+	if (r->nextra < (int)(sizeof r->extra_hdr_name / sizeof r->extra_hdr_name[0])) {
+		r->extra_hdr_name[r->nextra] = "Content-Disposition";
+		r->extra_hdr_val[r->nextra++] =
+			disposition(r, f->name && *f->name ? f->name : "file", inline_ok && inline_type(mime));
+	}
 }
 
 /* Static responses share the security headers; see http.c static_init. */

@@ -9,10 +9,13 @@
 #include "core/audit.h"
 #include "core/auth.h"
 #include "core/dept.h"
+#include "core/files.h"
 #include "core/jobs.h"
 #include "core/log.h"
+#include "core/validate.h"
 #include "core/xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,11 +225,70 @@ void portal_register_jobs(void)
 	jobs_register("dept.import", "导入部门", job_dept_import);
 }
 
+/* Answers a 400 by the field (the form again on the page) and returns -1;
+ * detail (may be MSG_NONE) says more than why. */
+static int import_refuse(struct req *r, enum msg_id why, const char *field, enum msg_id detail)
+{
+	struct input_error e = { 400, why, "", "" };
+	snprintf(e.field, sizeof e.field, "%s", field);
+	if (detail != MSG_NONE)
+		snprintf(e.detail, sizeof e.detail, "%s", msg(detail));
+	resp_input_error(r, &e);
+	return -1;
+}
+
+/*
+ * The CSV text: pasted (csv) or uploaded (file, multipart on the page).  An
+ * uploaded file must be text (sniffed: text/plain or text/csv, whatever its
+ * name says) in UTF-8 without NUL.  0, or -1 when answered.
+ */
+static int import_text(struct req *r, const char **text, size_t *len)
+{
+	static const char *const csv_types[] = { "text/plain", "text/csv", NULL };
+	const struct upload *up = req_upload(r, "file");
+	const char *pasted = req_in_str(r, "csv");
+	char mime[128];
+	int ok = 0;
+
+	if (pasted != NULL && *pasted == '\0')
+		pasted = NULL;
+	if (up != NULL && pasted != NULL)
+		return import_refuse(r, MSG_CSV_BOTH, "file", MSG_NONE);
+	if (up == NULL) {
+		if (pasted == NULL)
+			return import_refuse(r, MSG_FIELD_REQUIRED, "csv", MSG_CSV_NEED);
+		*text = pasted;
+		*len = strlen(pasted);
+		return 0;
+	}
+	if (up->data.len == 0)
+		return import_refuse(r, MSG_FILE_EMPTY, "file", MSG_NONE);
+	if (files_sniff(up->data.data, up->data.len, mime, sizeof mime) != 0) {
+		resp_error(r, 500, MSG_HTTP_500, NULL);
+		return -1;
+	}
+	for (int i = 0; csv_types[i] != NULL; i++)
+		ok |= strcmp(mime, csv_types[i]) == 0;
+	if (!ok)
+		return import_refuse(r, MSG_FILE_TYPE_CSV, "file", MSG_NONE);
+	if (validate_utf8(up->data.data, up->data.len) != MSG_NONE)
+		return import_refuse(r, MSG_FIELD_BAD_UTF8, "file", MSG_NONE);
+	if (memchr(up->data.data, '\0', up->data.len) != NULL)
+		return import_refuse(r, MSG_FIELD_BAD_CONTROL, "file", MSG_NONE);
+	*text = up->data.data;
+	*len = up->data.len;
+	return 0;
+}
+
 /* POST /admin/depts/import (and the API): queues the job, shows its page. */
 void do_dept_import(struct req *r)
 {
 	int64_t id = 0;
-	json_t *params = json_pack("{s:O}", "csv", json_object_get(r->in, "csv"));
+	const char *text = NULL;
+	size_t len = 0;
+	if (import_text(r, &text, &len) != 0)
+		return;
+	json_t *params = json_pack("{s:s%}", "csv", text, len);
 	int rc = jobs_enqueue(r->st, "dept.import", params, r->who.user_id, 0, &id);
 	json_decref(params);
 	if (rc != 0) {

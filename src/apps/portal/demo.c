@@ -5,11 +5,14 @@
  * data folder and kept in DATA/demo-credentials.txt (mode 0600) so the
  * start-up banner can show them every time.
  */
+#include "apps/hall/hall.h"
 #include "apps/portal/portal.h"
 #include "core/account.h"
 #include "core/audit.h"
+#include "core/calendar.h"
 #include "core/crypto.h"
 #include "core/dept.h"
+#include "core/embed.h"
 #include "core/log.h"
 #include "core/validate.h"
 #include "core/xalloc.h"
@@ -156,6 +159,19 @@ int portal_demo_seed(struct store *st, const struct keys *k, const char *data_di
 		buf_addf(&out, "%-10s %-20s %-16s %-32s %s\n", u->login, pw, totp[0] ? totp : "-", u->what,
 			 u->name);
 	}
+	/* The working-day calendar: every year embedded from calendar/YYYY.txt. */
+	for (const struct embed_file *f = embed_calendars; f->name; f++) {
+		json_t *rep = NULL;
+		int bad = calendar_import(st, (const char *)f->data, f->len, &rep);
+		json_decref(rep);
+		if (bad != 0) {
+			log_error("demo: calendar/%s could not be imported", f->name);
+			goto fail;
+		}
+	}
+	/* The service hall's demo catalogue (apps/hall/demo.c). */
+	if (hall_demo_seed(st) != 0)
+		goto fail;
 	struct audit_entry ae = { 0, "system", "demo.seed", NULL, 0, NULL, NULL };
 	if (audit_append(st, &ae) != 0)
 		goto fail;

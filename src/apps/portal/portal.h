@@ -30,4 +30,7 @@ int portal_demo_seed(struct store *st, const struct keys *k, const char *data_di
 /* Prints the demo credentials file, if any, to out. */
 void portal_demo_banner(const char *data_dir, const char *url, FILE *out);
 
+/* Registers the desk provider of the inbox (unread messages; messages.c). */
+void portal_register_messages(void);
+
 #endif

@@ -82,4 +82,25 @@ const char *portal_one_time_password(struct req *r);
 extern const struct field_spec fs_login[], fs_totp[], fs_register[], fs_password[], fs_dept[],
 	fs_dept_import[], fs_staff_new[], fs_role[], fs_list_users[], fs_page[];
 
+/* messages.c */
+void page_messages(struct req *r);
+void do_message_read(struct req *r);
+void do_messages_read_all(struct req *r);
+void api_messages(struct req *r);
+void api_message_read(struct req *r);
+void api_messages_read_all(struct req *r);
+extern const struct field_spec fs_message_read[];
+
+/* calendar.c */
+void page_calendar(struct req *r);
+void do_calendar_day(struct req *r);
+void do_calendar_import(struct req *r);
+void form_fill_calendar(struct req *r, json_t *ctx);
+void api_calendar_year(struct req *r);
+void api_calendar_day(struct req *r);
+void api_calendar_import(struct req *r);
+void api_calendar_workdays(struct req *r);
+extern const struct field_spec fs_cal_page[], fs_cal_day[], fs_cal_day_api[], fs_cal_import[],
+	fs_cal_workdays[];
+
 #endif

@@ -69,8 +69,10 @@ const struct field_spec fs_dept[] = {
 	{ NULL },
 };
 
+/* The pasted text or an uploaded file: the handler requires one of the two. */
 const struct field_spec fs_dept_import[] = {
-	{ "csv", FT_TEXTAREA, FS_REQUIRED, 1, 4000000, NULL, "CSV 内容" },
+	{ "csv", FT_TEXTAREA, 0, 0, 4000000, NULL, "CSV 内容" },
+	{ "file", FT_FILE, 0, 0, 0, NULL, "CSV 文件" },
 	{ NULL },
 };
 
@@ -136,7 +138,7 @@ const struct route portal_routes[] = {
 	{ HM_POST, "/admin/depts/new", do_dept_new, ROLE_PLATFORM_ADMIN, CSRF, fs_dept, "portal/dept_form",
 	  form_fill_depts, "Create department" },
 	{ HM_GET, "/admin/depts/import", page_dept_new, ROLE_PLATFORM_ADMIN, 0, NULL, NULL, NULL, "Import page" },
-	{ HM_POST, "/admin/depts/import", do_dept_import, ROLE_PLATFORM_ADMIN, CSRF, fs_dept_import,
+	{ HM_POST, "/admin/depts/import", do_dept_import, ROLE_PLATFORM_ADMIN, CSRF | RF_UPLOAD, fs_dept_import,
 	  "portal/dept_import", NULL, "Import departments" },
 	{ HM_GET, "/admin/depts/{id}", page_dept_edit, ROLE_DEPT_ADMIN, 0, fs_flags, NULL, NULL, "Department page" },
 	{ HM_POST, "/admin/depts/{id}", do_dept_edit, ROLE_PLATFORM_ADMIN, CSRF, fs_dept, "portal/dept_form",
@@ -158,6 +160,17 @@ const struct route portal_routes[] = {
 	  NULL, "Reset second factor" },
 	{ HM_GET, "/admin/audit", page_audit, ROLE_PLATFORM_ADMIN, 0, fs_page, NULL, NULL, "Audit trail" },
 	{ HM_GET, "/jobs/{id}", page_job, ROLE_USER, 0, NULL, NULL, NULL, "Job progress" },
+	{ HM_GET, "/messages", page_messages, ROLE_USER, 0, fs_page, NULL, NULL, "Messages" },
+	{ HM_POST, "/messages/read-all", do_messages_read_all, ROLE_USER, CSRF, NULL, NULL, NULL,
+	  "Mark every message read" },
+	{ HM_POST, "/messages/{id}/read", do_message_read, ROLE_USER, CSRF, fs_message_read, NULL, NULL,
+	  "Mark a message read" },
+	{ HM_GET, "/admin/calendar", page_calendar, ROLE_STAFF, 0, fs_cal_page, NULL, NULL,
+	  "Working-day calendar of a year" },
+	{ HM_POST, "/admin/calendar/day", do_calendar_day, ROLE_PLATFORM_ADMIN, CSRF, fs_cal_day, "portal/calendar",
+	  form_fill_calendar, "Set one day of the working-day calendar" },
+	{ HM_POST, "/admin/calendar/import", do_calendar_import, ROLE_PLATFORM_ADMIN, CSRF, fs_cal_import,
+	  "portal/calendar", form_fill_calendar, "Import a yearly working-day calendar file" },
 	{ 0, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -196,5 +209,19 @@ const struct route portal_api_routes[] = {
 	{ HM_DELETE, "/api/v1/users/{id}/roles/{dept}/{role}", api_user_roles_remove, ROLE_DEPT_ADMIN, API,
 	  NULL, NULL, NULL, "Revoke a role in a department" },
 	{ HM_GET, "/api/v1/jobs/{id}", api_job, ROLE_USER, RF_API, NULL, NULL, NULL, "A job's progress" },
+	{ HM_GET, "/api/v1/messages", api_messages, ROLE_USER, RF_API, fs_page, NULL, NULL,
+	  "The signed-in person's messages, newest first (cursor pagination), with the unread count" },
+	{ HM_POST, "/api/v1/messages/read-all", api_messages_read_all, ROLE_USER, API, NULL, NULL, NULL,
+	  "Mark every message read" },
+	{ HM_POST, "/api/v1/messages/{id}/read", api_message_read, ROLE_USER, API, NULL, NULL, NULL,
+	  "Mark a message read" },
+	{ HM_GET, "/api/v1/calendar/workdays", api_calendar_workdays, ROLE_PUBLIC, RF_API, fs_cal_workdays, NULL,
+	  NULL, "The end day of an N-working-day limit starting on a day, with the working days listed" },
+	{ HM_POST, "/api/v1/calendar/import", api_calendar_import, ROLE_PLATFORM_ADMIN, API, fs_cal_import, NULL,
+	  NULL, "Import a yearly calendar file: replaces the years it touches; all or nothing" },
+	{ HM_PUT, "/api/v1/calendar/days/{date}", api_calendar_day, ROLE_PLATFORM_ADMIN, API, fs_cal_day_api, NULL,
+	  NULL, "Set one day: holiday, workday (a Saturday or Sunday) or default" },
+	{ HM_GET, "/api/v1/calendar/{year}", api_calendar_year, ROLE_PUBLIC, RF_API, NULL, NULL, NULL,
+	  "A year's holidays and adjusted working days, with the working days of each month" },
 	{ 0, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL },
 };

@@ -46,10 +46,11 @@ struct pdf_certificate {
  * Renders the certificate as a one-page A4 PDF appended to out (whose
  * maximum bounds the document; a few hundred KiB with embedded font
  * subsets).  The PDF's metadata carries the title, the number as subject,
- * the issuer as author and "yizhan" as creator.  0, or -1 (logged) when a
- * string is missing, too long or not UTF-8, the QR code cannot hold
- * verify_url, or out would pass its maximum; out may then hold part of a
- * document.  Thread-safe: each thread uses its own pango font map.
+ * the issuer as author and "yizhan" as creator.  Returns 0, or -1 (logged)
+ * when a string is missing, too long or not UTF-8 (verify_url: at most
+ * QR_TEXT_MAX bytes, core/qr.h) or the document would take out past its
+ * maximum; out is then left as it was.  Thread-safe: each call uses its own
+ * pango font map.  About 30 ms a page: run it as a job.
  */
 int pdf_render_certificate(const struct pdf_certificate *c, struct buf *out);
 
