@@ -85,6 +85,22 @@ static const struct route routes[] = {
 static struct conf conf;
 static struct server_ctx ctx;
 static struct MHD_Daemon *daemon_;
+static char dir[] = "/tmp/yizhan-fuzz-mp-XXXXXX";
+
+/* The daemon, the store and its folder go when the fuzzer exits. */
+static void cleanup(void)
+{
+	static const char *const names[] = { "fuzz.db", "fuzz.db-wal", "fuzz.db-shm" };
+	MHD_stop_daemon(daemon_);
+	store_pool_free(ctx.pool);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char *p = xasprintf("%s/%s", dir, names[i]);
+		unlink(p);
+		free(p);
+	}
+	rmdir(dir);
+	conf_release(&conf);
+}
 
 static void init(void)
 {
@@ -94,7 +110,6 @@ static void init(void)
 		abort();
 	conf.max_upload = 2048;
 	conf.max_body = 4096;
-	char dir[] = "/tmp/yizhan-fuzz-mp-XXXXXX";
 	if (mkdtemp(dir) == NULL)
 		abort();
 	char *uri = xasprintf("sqlite:%s/fuzz.db", dir);
@@ -109,6 +124,7 @@ static void init(void)
 	daemon_ = http_start_external(&ctx);
 	if (daemon_ == NULL)
 		abort();
+	atexit(cleanup);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -172,6 +188,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(sv[1]);
 	MHD_run(daemon_);   /* reaps the closed connection */
 	free(head);
+	if (getenv("FUZZ_MULTIPART_VERBOSE") != NULL)   /* to see what the seeds reach */
+		fprintf(stderr, "%.*s\n", (int)strcspn(reply, "\r"), reply);
 	CHECK(closed);
 	CHECK(strncmp(reply, "HTTP/1.1 200", 12) == 0 || strncmp(reply, "HTTP/1.1 400", 12) == 0 ||
 	      strncmp(reply, "HTTP/1.1 413", 12) == 0);

@@ -20,6 +20,8 @@
 #include "core/tmpl.h"
 #include "core/validate.h"
 #include "core/xalloc.h"
+#include "core/calendar.h"
+#include "engines/case/case.h"
 #include "engines/case/procdef.h"
 
 #include <errno.h>
@@ -136,17 +138,48 @@ struct ticker_arg {
 	const struct keys *keys;
 };
 
-/* Signs an audit checkpoint every ten minutes while the server runs. */
+/*
+ * The case clocks: a sweep of the cases that are due (cheap when none is),
+ * and a full sweep at start and whenever the working-day calendar changed
+ * (a holiday added moves every running deadline).
+ */
+static void sweep_cases(struct store *st, int64_t *cal_version)
+{
+	static const char q[] = "SELECT COALESCE(MAX(updated_at), 0) + COUNT(*) FROM calendar_days";
+	int64_t version = 0;
+	struct calendar *cal = NULL;
+	struct case_sweep_stats stats = { 0 };
+	if (store_query_int(st, q, NULL, 0, &version) != STORE_OK || calendar_load(st, &cal) != 0) {
+		log_error("sweep: cannot read the calendar");
+		return;
+	}
+	int full = version != *cal_version;
+	int rc = full ? case_sweep_full(st, cal, cal_day_of(time(NULL)), &stats)
+		      : case_sweep(st, cal, cal_day_of(time(NULL)), &stats);
+	calendar_free(cal);
+	if (rc != 0) {
+		log_error("sweep: failed");
+		return;
+	}
+	*cal_version = version;
+	if (stats.changed > 0 || full)
+		log_info("sweep%s: %lld cases looked at, %lld changed, %lld escalations", full ? " (full)" : "",
+			 (long long)stats.scanned, (long long)stats.changed, (long long)stats.escalated);
+}
+
+/* Signs an audit checkpoint and sweeps the case clocks every ten minutes. */
 static void *ticker_main(void *p)
 {
 	struct ticker_arg *a = p;
 	struct store *st = NULL;
 	char *err = NULL;
+	int64_t cal_version = -1;
 	if (store_open(a->uri, &st, &err) != 0) {
 		log_error("checkpoints: %s", err);
 		free(err);
 		return NULL;
 	}
+	sweep_cases(st, &cal_version);
 	pthread_mutex_lock(&ticker_mu);
 	while (!ticker_stop) {
 		struct timespec ts;
@@ -158,6 +191,7 @@ static void *ticker_main(void *p)
 		pthread_mutex_unlock(&ticker_mu);
 		if (audit_checkpoint(st, a->keys) != 0)
 			log_error("checkpoints: signing failed");
+		sweep_cases(st, &cal_version);
 		pthread_mutex_lock(&ticker_mu);
 	}
 	pthread_mutex_unlock(&ticker_mu);

@@ -690,12 +690,14 @@ static int mp_finish(struct req *r, struct input_error *e)
 		else
 			mp_part_end(r);
 	}
+	/* On an error too, the text read so far (all of it valid text) lets the form
+	 * show again what the person typed. */
+	r->in = m->obj;
+	m->obj = NULL;
 	if (m->failed) {
 		*e = m->err;
 		return -1;
 	}
-	r->in = m->obj;
-	m->obj = NULL;
 	return 0;
 }
 

@@ -348,11 +348,12 @@ def test_upload_size_limits():
         code = new_code()
         row = "%s,大文件,,county,1\n" % code
         big = (CSV_HEAD + row + "# " + "x" * 70000 + "\n").encode()
-        body, ct = multipart([("_csrf", adm.csrf)], [("file", "big.csv", big, "text/csv")])
+        body, ct = multipart([("_csrf", adm.csrf), ("csv", "先粘贴的文字")], [("file", "big.csv", big, "text/csv")])
         r = post_mp(adm, "/admin/depts/import", body, ct)
         r.expect(413, "file over max_upload")
         check(TOO_LARGE_MSG in r.text, "413 does not say the file is too large")
         check('id="file-error"' in r.text, "413 not shown by the file field")
+        check("先粘贴的文字" in r.text, "the form lost the text typed before the file")
         eq(dept_count(srv, code), 0, "department imported from a file over the limit")
         # Exactly at the limit is accepted (padded with blank lines; only the answer to the
         # request is checked here, not the import).

@@ -111,7 +111,7 @@ static int fail(struct item_err *e, const char *field, int line, const char *why
 {
 	e->field = field;
 	e->line = line;
-	snprintf(e->reason, sizeof e->reason, "第 %d 行：%s", line, why);
+	snprintf(e->reason, sizeof e->reason, "第 %d 行：%.120s", line, why);
 	return -1;
 }
 

@@ -14,9 +14,10 @@
  * ------------
  * Every function that writes does so in the caller's transaction
  * (store_begin ... store_commit) and appends its audit entry there, except
- * case_sweep, which runs its own transactions, one per batch.  When a
- * function returns anything but CASE_OK the caller rolls back: nothing it
- * did may be kept (a failed statement poisons the transaction anyway).
+ * case_sweep and case_sweep_full, which run their own transactions, one
+ * per batch.  When a function returns anything but CASE_OK the caller
+ * rolls back: nothing it did may be kept (a failed statement poisons the
+ * transaction anyway).
  *
  * Optimistic locking
  * ------------------
@@ -56,10 +57,13 @@
  * nearer deadline ("deadline", INT32_MAX when none) so that the inbox is
  * one index range per light.
  *
- * Escalations (procdef's pd_escalation) fire from case_sweep when
- * used >= ceil(at * L) on the rule's limit, each once per case (a bit in
- * esc_level): an internal timeline event titled with the rule's title
- * (系统催办, 电子监察督办) and a notification to the rule's recipients —
+ * Escalations (procdef's pd_escalation) fire from the sweep when
+ * used >= ceil(at * L) on the rule's limit (at=1.0: on the deadline day,
+ * when the limit is used up; at=1.2 of 5 days: on the second overdue
+ * working day), each once per case (a bit in esc_level; a rule already due
+ * when a person acts fires at the next sweep): an internal timeline event
+ * titled with the rule's title (系统催办, 电子监察督办) and a notification to
+ * the rule's recipients —
  * PD_ROLE_STAFF: the assignee (the department's administrators while
  * nobody is assigned); PD_ROLE_DEPT_ADMIN: the department's
  * administrators; PD_ROLE_SUPERVISOR: every platform admin (电子政务办);
