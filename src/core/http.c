@@ -544,7 +544,9 @@ static int mp_part_begin(struct req *r, const char *key, const char *filename, c
 		return 0;
 	}
 	const struct field_spec *f = mp_spec(m, key);
-	if (f == NULL || f->type != FT_FILE) {
+	/* A dynamic route's files are checked by its handler (req_check). */
+	int dynamic = (m->route->flags & RF_DYNAMIC) != 0;
+	if ((f == NULL && !dynamic) || (f != NULL && f->type != FT_FILE)) {
 		mp_fail(m, 400, f == NULL ? MSG_FIELD_UNKNOWN : MSG_FIELD_NOT_STRING, key);
 		return -1;
 	}
@@ -558,7 +560,7 @@ static int mp_part_begin(struct req *r, const char *key, const char *filename, c
 	}
 	struct upload *up = &r->uploads[r->nuploads++];
 	size_t max = (size_t)g_ctx->conf->max_upload;
-	if (f->max > 0 && (unsigned long long)f->max < max)
+	if (f != NULL && f->max > 0 && (unsigned long long)f->max < max)
 		max = (size_t)f->max;
 	up->field = m->key;
 	up->filename = arena_strdup(r->arena, filename);
@@ -725,6 +727,43 @@ static int uploads_check(struct req *r, struct input_error *e)
 		}
 	}
 	return 0;
+}
+
+int req_check(struct req *r, const struct field_spec *spec)
+{
+	struct input_error e = { 0 };
+	if (input_check(spec, r->in, r->from_form, &e) != 0)
+		goto bad;
+	for (int i = 0; i < r->nuploads; i++) {
+		const struct upload *up = &r->uploads[i];
+		const struct field_spec *f = spec;
+		while (f->name != NULL && strcmp(f->name, up->field) != 0)
+			f++;
+		if (f->name == NULL || f->type != FT_FILE) {
+			e.status = 400;
+			e.msg = MSG_FIELD_UNKNOWN;
+			snprintf(e.field, sizeof e.field, "%s", up->field);
+			goto bad;
+		}
+		if (f->max > 0 && up->data.len > (size_t)f->max) {
+			e.status = 413;
+			e.msg = MSG_HTTP_413;
+			snprintf(e.field, sizeof e.field, "%s", up->field);
+			goto bad;
+		}
+	}
+	for (const struct field_spec *f = spec; f->name != NULL; f++) {
+		if (f->type == FT_FILE && (f->flags & FS_REQUIRED) && req_upload(r, f->name) == NULL) {
+			e.status = 400;
+			e.msg = MSG_FIELD_REQUIRED;
+			snprintf(e.field, sizeof e.field, "%s", f->name);
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	resp_input_error(r, &e);
+	return -1;
 }
 
 /* Parses the body (or, for GET, the query) into r->in. 0, or -1 with *e. */
@@ -1019,7 +1058,10 @@ static enum MHD_Result dispatch(struct req *r)
 	json_object_del(r->in, "_idem");
 	if (r->idem_key != NULL)
 		idem_hash(r);
-	if (r->route->fields != NULL) {
+	r->from_form = from_form;
+	if (r->route->flags & RF_DYNAMIC) {
+		/* the handler checks the input against the spec it builds */
+	} else if (r->route->fields != NULL) {
 		if (input_check(r->route->fields, r->in, from_form, &e) != 0 ||
 		    uploads_check(r, &e) != 0) {
 			resp_input_error(r, &e);

@@ -54,6 +54,7 @@ enum role {
 #define RF_NOTX   0x08u   /* write method that manages its own transactions */
 #define RF_HALF   0x10u   /* reachable with a half-open session (password ok, second factor pending) */
 #define RF_UPLOAD 0x20u   /* accepts multipart/form-data with files (FT_FILE fields); others answer it 415 */
+#define RF_DYNAMIC 0x40u  /* fields known only to the handler (an item's form): it calls req_check */
 
 struct req;
 struct file_info;
@@ -128,6 +129,7 @@ struct req {
 	json_t *in;               /* validated input: body fields or query fields */
 	struct upload *uploads;   /* files of a multipart body (RF_UPLOAD routes), in body order */
 	int nuploads;
+	int from_form;            /* r->in came from a form or query (strings), not JSON */
 	struct store *st;         /* the store connection for this request */
 	struct principal who;
 	const char *ip;
@@ -189,6 +191,14 @@ int req_param_id(struct req *r, const char *name, int64_t *out);
 const char *req_in_str(struct req *r, const char *name);   /* NULL if absent */
 int64_t req_in_int(struct req *r, const char *name, int64_t dflt);
 int req_in_bool(struct req *r, const char *name);
+/*
+ * For RF_DYNAMIC routes: checks r->in and r->uploads against a spec the
+ * handler built (text fields as input_check does; each upload must be a
+ * declared FT_FILE field, within its max; required files present).  On a
+ * problem answers the input error and returns -1.
+ */
+int req_check(struct req *r, const struct field_spec *spec);
+
 /* The first upload of field, or NULL. */
 const struct upload *req_upload(struct req *r, const char *field);
 /* The i-th upload of the request (0 <= i < r->nuploads), or NULL. */

@@ -38,10 +38,17 @@ def codes_of(doc):
     return [i["code"] for i in doc["items"]]
 
 
+_staff = {}
+
+
 def admin_client(srv, login="li.amr"):
-    c = srv.client()
-    c.login_as(login)
-    return c
+    """A signed-in staff client, kept per server: each staff sign-in needs a fresh TOTP step."""
+    key = (id(srv), srv.port, login)
+    if key not in _staff:
+        c = srv.client()
+        c.login_as(login)
+        _staff[key] = c
+    return _staff[key]
 
 
 # ------------------------------------------------------------------ public
@@ -220,8 +227,7 @@ def test_guide_apply_button_by_account_kind():
     check('href="/hall/items/amr-qysl/apply"' in t, "enterprise: apply on a 法人 item")
     t = ent.get("/hall/items/psb-sfzhl").expect(200).text
     check("/apply" not in t and "须由<strong>个人</strong>申请" in t, "enterprise on a 个人 item")
-    staff = srv.client()
-    staff.login_as("wang.mca")
+    staff = admin_client(srv, "wang.mca")
     t = staff.get("/hall/items/mca-dbsq").expect(200).text
     check("/apply" not in t, "staff cannot apply")
 
@@ -234,8 +240,7 @@ def test_draft_not_public():
     chen = srv.client()
     chen.login_as("chen")
     chen.get("/hall/items/amr-spjy").expect(404, "draft guide, citizen")
-    wang = srv.client()
-    wang.login_as("wang.mca")
+    wang = admin_client(srv, "wang.mca")
     wang.get("/hall/items/amr-spjy").expect(404, "draft guide, staff of another department")
     doc = anon.get("/api/v1/hall/items", params={"q": "食品经营", "limit": 100}).expect(200).json()
     eq(codes_of(doc), [], "draft found by search")
@@ -408,8 +413,7 @@ def test_citizen_cannot_write():
         .expect_error(403, "HTTP_403")
     chen.post_form("/admin/hall/items/new", form_fields(item_body(code, amr))).expect(403, "citizen page POST")
     chen.get("/admin/hall/items").expect(403, "citizen admin list")
-    wang = srv.client()
-    wang.login_as("wang.mca")
+    wang = admin_client(srv, "wang.mca")
     wang.post_json("/api/v1/hall/items", item_body(code, dept_id(srv, "mca"))).expect_error(403, "HTTP_403")
     anon = srv.client()
     anon.post_json("/api/v1/hall/items", item_body(code, amr), csrf=False).expect_error(401, "HTTP_401")

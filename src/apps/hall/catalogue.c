@@ -167,7 +167,7 @@ void hall_page_catalogue(struct req *r)
 			buf_addf(&b, "&theme=%s", url_encode(r, theme));
 		if (aud)
 			buf_addf(&b, "&audience=%s", aud);
-		if (req_in_str(r, "limit"))
+		if (json_object_get(r->in, "limit") != NULL)
 			buf_addf(&b, "&limit=%d", limit);
 		json_object_set_new(ctx, "next_href", json_string(b.data ? b.data : "/hall"));
 		buf_release(&b);
