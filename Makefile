@@ -15,7 +15,7 @@ LIBS    := $(PKG_LIBS) -lcsv -lmagic -lpthread -lm
 REL_CFLAGS  := $(CFLAGS_COMMON) -O2 -g
 ASAN_CFLAGS := $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CC     := clang
-FUZZ_CFLAGS := $(CFLAGS_COMMON) -O1 -g -fsanitize=fuzzer,address,undefined -Wno-unused-command-line-argument
+FUZZ_CFLAGS := $(CFLAGS_COMMON) -O1 -g -fsanitize=fuzzer,address,undefined -Wno-unused-command-line-argument -Wno-string-concatenation
 
 SRC     := $(sort $(wildcard src/core/*.c src/engines/*/*.c src/apps/*/*.c))
 GEN     := build/gen/embed_migrations.c build/gen/embed_templates.c build/gen/embed_web.c \

@@ -225,6 +225,13 @@ static int cmd_serve(struct env *e, int argc, char **argv)
 		fprintf(stderr, "yizhan: seeding the demo failed\n");
 		return 1;
 	}
+	/* Each application seeds its own demo data (it does nothing when already there). */
+	if (demo && (store_begin(e->st) != STORE_OK || hall_demo_seed(e->st) != 0 ||
+		     store_commit(e->st) != STORE_OK)) {
+		store_rollback(e->st);
+		fprintf(stderr, "yizhan: seeding the service hall demo failed\n");
+		return 1;
+	}
 	if (audit_checkpoint(e->st, &e->keys) != 0)
 		log_warn("audit: checkpoint at start failed");
 	if (tmpl_set_load(embed_templates, &ts, &err) != 0) {

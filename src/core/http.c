@@ -747,7 +747,7 @@ int req_check(struct req *r, const struct field_spec *spec)
 		}
 		if (f->max > 0 && up->data.len > (size_t)f->max) {
 			e.status = 413;
-			e.msg = MSG_HTTP_413;
+			e.msg = MSG_FILE_TOO_LARGE;
 			snprintf(e.field, sizeof e.field, "%s", up->field);
 			goto bad;
 		}

@@ -113,6 +113,9 @@ def test_catalogue_filters_and_search():
     doc = c.get("/api/v1/hall/items", params={"q": "身份证"}).expect(200).json()
     check("psb-sfzhl" in codes_of(doc), "search 身份证: %r" % codes_of(doc))
     check("amr-qysl" not in codes_of(doc), "search 身份证 finds 企业设立登记")
+    # what the applicant gets matches too
+    doc = c.get("/api/v1/hall/items", params={"q": "营业执照"}).expect(200).json()
+    check("amr-qysl" in codes_of(doc), "search 营业执照: %r" % codes_of(doc))
     # department name matches too
     doc = c.get("/api/v1/hall/items", params={"q": "民政", "limit": 100}).expect(200).json()
     check({"mca-dbsq", "mca-jhdj"} <= set(codes_of(doc)), "search 民政: %r" % codes_of(doc))

@@ -396,12 +396,12 @@ void hall_item_form_fill(struct req *r, json_t *ctx)
 	if (id != NULL && json_object_get(ctx, "id") == NULL)
 		json_object_set_new(ctx, "id", json_string(id));
 	if (id != NULL && json_object_get(ctx, "item") == NULL) {
-		int64_t n = 0;
-		if (req_param_id(r, "id", &n) == 0) {
-			json_t *item = hall_item_json(r->st, n, NULL);
-			if (item != NULL)
-				json_object_set_new(ctx, "item", item);
-		}
+		/* Not req_param_id: this may run while an input error is being answered. */
+		char *end = NULL;
+		long long n = strtoll(id, &end, 10);
+		json_t *item = end != id && *end == '\0' && n > 0 ? hall_item_json(r->st, n, NULL) : NULL;
+		if (item != NULL)
+			json_object_set_new(ctx, "item", item);
 	}
 	if (json_object_get(ctx, "title") == NULL)
 		json_object_set_new(ctx, "title", json_string(id ? "修改事项" : "新建事项"));

@@ -5,6 +5,7 @@
  * transaction, only while the catalogue is empty.
  */
 #include "apps/hall/hall.h"
+#include "apps/hall/hall_int.h"
 #include "apps/hall/items.h"
 #include "core/dept.h"
 #include "core/log.h"
@@ -196,5 +197,5 @@ int hall_demo_seed(struct store *st)
 			return -1;
 		}
 	}
-	return 0;
+	return hall_demo_cases(st);   /* demo_cases.c: the demo applications */
 }

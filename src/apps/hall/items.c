@@ -409,7 +409,8 @@ enum item_stmt { S_INSERT, S_UPDATE, S_BY_ID, S_BY_CODE, S_LIST, S_COUNT, S_CURR
 #define LIST_WHERE \
 	"(($5 = 0 AND i.status = 'published') OR $5 = -1 OR ($5 > 0 AND i.dept_id = $5)) " \
 	"AND ($1 = '' OR LOWER(i.name) LIKE $1 ESCAPE '\\' OR LOWER(i.code) LIKE $1 ESCAPE '\\' " \
-	"OR d.name LIKE $1 ESCAPE '\\' OR i.themes LIKE $1 ESCAPE '\\' OR i.life_events LIKE $1 ESCAPE '\\') " \
+	"OR d.name LIKE $1 ESCAPE '\\' OR i.themes LIKE $1 ESCAPE '\\' OR i.life_events LIKE $1 ESCAPE '\\' " \
+	"OR i.result_name LIKE $1 ESCAPE '\\') " \
 	"AND ($2 = 0 OR i.dept_id = $2) " \
 	"AND ($3 = '' OR i.themes LIKE $3 ESCAPE '\\' OR i.life_events LIKE $3 ESCAPE '\\') " \
 	"AND ($4 = '' OR i.audience = $4 OR i.audience = 'both')"

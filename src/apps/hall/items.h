@@ -106,7 +106,7 @@ json_t *hall_item_json(struct store *st, int64_t id, const char *code);
  * admin_dept 0: published items only (the public catalogue); > 0: every item
  * of that department, any status; -1: every item of every department, any
  * status (platform admins).  Filters (each "" / 0 = any): q (name, code,
- * department, themes, life events), dept_id, theme (themes or life events),
+ * department, themes, life events, result), dept_id, theme (themes or life events),
  * audience (person/enterprise; items for both match either).  NULL on a
  * store failure.
  */

@@ -4,6 +4,7 @@
  * OpenAPI document is generated from the API table.
  */
 #include "apps/hall/hall.h"
+#include "apps/hall/hall_int.h"
 #include "apps/hall/items.h"
 
 #include <stdint.h>
@@ -91,4 +92,8 @@ const struct route hall_api_routes[] = {
 
 void hall_register(void)
 {
+	http_add_routes(hall_apply_routes);
+	hall_apply_register();
+	http_add_routes(hall_handle_routes);
+	hall_handle_register();
 }

@@ -5,7 +5,6 @@
  * data folder and kept in DATA/demo-credentials.txt (mode 0600) so the
  * start-up banner can show them every time.
  */
-#include "apps/hall/hall.h"
 #include "apps/portal/portal.h"
 #include "core/account.h"
 #include "core/audit.h"
@@ -169,9 +168,6 @@ int portal_demo_seed(struct store *st, const struct keys *k, const char *data_di
 			goto fail;
 		}
 	}
-	/* The service hall's demo catalogue (apps/hall/demo.c). */
-	if (hall_demo_seed(st) != 0)
-		goto fail;
 	struct audit_entry ae = { 0, "system", "demo.seed", NULL, 0, NULL, NULL };
 	if (audit_append(st, &ae) != 0)
 		goto fail;
