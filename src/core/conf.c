@@ -70,6 +70,15 @@ static const struct conf_key keys[] = {
 	  "any 2xx answer means delivered; empty: no SMS"),
 	K("notify_max_attempts", CT_INT, notify_max_attempts, "8", 1, 100,
 	  "deliveries tried per message and channel (30 s x 2^n apart, at most 1 h) before it is marked failed"),
+	K("stars_weights", CT_STR, stars_weights, "0.4,0.3,0.3", 0, 0,
+	  "department star ratings (/hall/ranking): weights of online depth (share of published items "
+	  "at depth 4 or 5), on-time rate and satisfaction, three decimals >= 0 with a positive sum; "
+	  "an input a department has no data for (no ratings yet) is left out and the others reweighted"),
+	K("stars_thresholds", CT_STR, stars_thresholds, "0.2,0.4,0.6,0.8", 0, 0,
+	  "department star ratings: four increasing decimals in (0, 1), the weighted scores from which "
+	  "2, 3, 4 and 5 stars are given (below the first: 1 star)"),
+	K("stars_min_cases", CT_INT, stars_min_cases, "5", 1, 1000000,
+	  "department star ratings: a department with fewer decided cases shows 数据不足 instead of stars"),
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -39,6 +39,9 @@ struct conf {
 	char *smtp_password;
 	char *sms_webhook;           /* URL that takes SMS/WeChat messages as JSON ("" = none) */
 	int notify_max_attempts;     /* deliveries tried per message and channel before it fails */
+	char *stars_weights;         /* department stars: weights of depth, on-time rate, satisfaction */
+	char *stars_thresholds;      /* department stars: the four scores where 2, 3, 4, 5 stars begin */
+	int stars_min_cases;         /* department stars: fewer decided cases show 数据不足 */
 };
 
 /* Loads defaults, then path (may be NULL or missing when optional), then the

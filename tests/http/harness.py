@@ -451,6 +451,8 @@ class Server:
         env["YIZHAN_ACCESS_LOG"] = self.access_log
         env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        # as tests/run.sh: third-party leaks (fontconfig, once per process that draws a PDF)
+        env.setdefault("LSAN_OPTIONS", "suppressions=%s:print_suppressions=0" % os.path.join(REPO, "tests", "lsan.supp"))
         env.update(self.env_extra)
         return env
 

@@ -264,30 +264,37 @@ def test_draft_then_submit_then_withdraw_with_versions():
     eq(case_row(srv, cid)[0], "withdrawn", "withdrawn")
 
 
+def enterprise_apply(srv, c):
+    fields = {"company_name": "示范市华信补正测试有限公司", "legal_rep": "赵明", "legal_rep_id": idcard(),
+              "reg_capital": "100", "business_scope": "软件开发", "address": "示范市明珠区", "action": "submit"}
+    r = post_apply(c, "amr-qysl", fields, [png("m1"), pdf("m2"), png("m3"), pdf("m4"), pdf("m5")])
+    r.expect(303, "enterprise apply")
+    return case_id_of(r.header("Location"), "/receipt")
+
+
 def test_correction_shows_missing_list_and_resubmits():
     srv = shared()
-    c = person(srv, "chen")
-    cid = submit_sfz(srv, c)
-    # staff send it back (the staff side is another module's: its API when present)
+    c = person(srv, "huaxin")
+    cid = enterprise_apply(srv, c)
     staff = srv.client()
-    staff.login_as("admin")
-    r = staff.post_json("/api/v1/hall/cases/%d/actions" % cid,
-                        {"action": "send_back", "version": 2, "missing_list": "户口簿首页\n原身份证背面"})
-    if r.status in (403, 404, 405):
-        # No staff API yet: put the case into 待补正 the way send_back leaves it (state,
-        # version, a public event with the missing list), to test the applicant's side.
-        srv.sql("UPDATE cases SET state = 'correction', version = 3 WHERE id = ?", (cid,))
-        srv.sql("INSERT INTO case_events (case_id, kind, name, from_state, to_state, title, data, public, "
-                "actor, day, created_at) VALUES (?, 'action', 'send_back', 'submitted', 'correction', "
-                "'一次性告知补正', ?, 1, 'zhang.amr', 20000, 1700000000)",
-                (cid, '{"missing_list":"户口簿首页\\n原身份证背面"}'))
-    else:
-        r.expect(200, "send back")
+    staff.login_as("zhang.amr")
+    staff.post_json("/api/v1/hall/cases/%d/handle" % cid,
+                    {"action": "send_back", "version": 2,
+                     "fields": {"missing_list": "住所使用证明（租赁合同须有出租方签章）\n公司章程第 3 页"}}).expect(
+        200, "send back (staff API)")
+    eq(case_row(srv, cid)[0:2], ("correction", "3"), "待补正")
     page = c.get("/hall/cases/%d" % cid).expect(200, "correction page")
-    check("户口簿首页" in page.text and "原身份证背面" in page.text, "the missing list")
-    body, ctype = multipart([("_csrf", c.csrf), ("action", "resubmit"), ("version", "3")], [png("m1")])
+    check("住所使用证明（租赁合同须有出租方签章）" in page.text and "公司章程第 3 页" in page.text, "the missing list")
+    check('value="resubmit"' in page.text and c.hidden(page.text, "version") == "3", "the resubmit form")
+    desk = c.get("/api/v1/desk").expect(200, "desk").json()
+    items = desk.get("items", desk) if isinstance(desk, dict) else desk
+    check(any(i.get("href") == "/hall/cases/%d" % cid and i.get("status") == "待补正" for i in items),
+          "待补正 on the desk")
+    body, ctype = multipart([("_csrf", c.csrf), ("action", "resubmit"), ("version", "3"), ("comment", "已补齐")],
+                            [pdf("m5"), png("m2")])
     post_mp(c, "/hall/cases/%d/act" % cid, body, ctype).expect(303, "resubmit")
-    eq(case_row(srv, cid)[0], "submitted", "resubmitted")
+    eq(case_row(srv, cid)[0:2], ("submitted", "4"), "resubmitted")
+    eq(int(srv.sql_value("SELECT COUNT(*) FROM case_attachments WHERE case_id = ?", (cid,))), 7, "2 more materials")
 
 
 def test_idempotent_retry_returns_the_same_receipt():

@@ -23,7 +23,6 @@
 #include "apps/hall/hall.h"
 #include "apps/hall/hall_int.h"
 #include "apps/hall/items.h"
-#include "core/account.h"
 #include "core/conf.h"
 #include "core/crypto.h"
 #include "core/desk.h"
@@ -150,21 +149,6 @@ static int case_owner(struct req *r, int64_t id, int64_t *applicant, int64_t *de
 	}
 	store_res_free(res);
 	return found;
-}
-
-/* The PD_ROLE_* bits of r's user for a case of dept, the applicant's excepted. */
-static unsigned staff_roles(struct req *r, int64_t dept)
-{
-	unsigned roles = 0;
-	if (r->who.user_id == 0 || r->who.half || r->who.kind != ACCT_STAFF)
-		return 0;
-	if (r->who.roles & ROLEBIT_PLATFORM_ADMIN)
-		roles |= PD_ROLE_SUPERVISOR;
-	if (account_has_role(r->st, r->who.user_id, dept, "staff") == 1)
-		roles |= PD_ROLE_STAFF;
-	if (account_has_role(r->st, r->who.user_id, dept, "dept_admin") == 1)
-		roles |= PD_ROLE_DEPT_ADMIN;
-	return roles;
 }
 
 /* Loads a case r's user applied for; answers 404/500 and returns -1 otherwise. */
@@ -817,13 +801,6 @@ static void case_person_page(struct req *r, int64_t id, int status, enum msg_id 
 	resp_page(r, status, "hall/case_person", ctx);
 }
 
-/* The staff's page, until handle.c brings the real one (a weak stand-in). */
-__attribute__((weak)) void hall_case_staff_page(struct req *r, int64_t case_id)
-{
-	(void)case_id;
-	resp_error(r, 404, MSG_HALL_CASE_NOT_FOUND, NULL);
-}
-
 /* GET /hall/cases/{id}: the applicant's page, or the staff's (handle.c). */
 static void hall_page_case(struct req *r)
 {
@@ -839,7 +816,7 @@ static void hall_page_case(struct req *r)
 		case_person_page(r, id, 200, MSG_NONE, NULL);
 		return;
 	}
-	if (rc == 1 && staff_roles(r, dept) != 0) {
+	if (rc == 1 && hall_staff_roles(r, dept) != 0) {
 		hall_case_staff_page(r, id);
 		return;
 	}
@@ -1040,7 +1017,8 @@ static void hall_file(struct req *r)
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return;
 	}
-	if (rc == 0 || !((applicant == r->who.user_id && r->who.kind != ACCT_STAFF) || staff_roles(r, dept) != 0)) {
+	int mine = rc == 1 && applicant == r->who.user_id && r->who.kind != ACCT_STAFF;
+	if (rc == 0 || (!mine && hall_staff_roles(r, dept) == 0)) {
 		resp_error(r, 404, MSG_NONE, NULL);
 		return;
 	}

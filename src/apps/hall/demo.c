@@ -197,5 +197,7 @@ int hall_demo_seed(struct store *st)
 			return -1;
 		}
 	}
-	return hall_demo_cases(st);   /* demo_cases.c: the demo applications */
+	if (hall_demo_appoint(st) != 0)   /* demo_appoint.c: windows, slot templates, bookings */
+		return -1;
+	return hall_demo_cases(st) != 0 ? -1 : hall_demo_ratings(st);   /* demo_cases.c, demo_ratings.c */
 }

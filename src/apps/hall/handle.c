@@ -818,7 +818,8 @@ static void do_handle(struct req *r)
 	unsigned roles = 0;
 	if (req_param_id(r, "id", &id) != 0 || staff_case(r, id, &h, &roles) != 0)
 		return;
-	const char *action = jstr(r->in, "action");
+	/* copied: req_check normalises r->in in place (trimmed strings are new values) */
+	const char *action = jstr(r->in, "action") ? arena_strdup(r->arena, jstr(r->in, "action")) : NULL;
 	const struct pd_transition *t = find_transition(procdef_get(h.process), h.state, action);
 	/* A required field left blank: the page again, the message by the field. */
 	for (char **f = t ? t->require : NULL; f && *f; f++) {

@@ -96,4 +96,8 @@ void hall_register(void)
 	hall_apply_register();
 	http_add_routes(hall_handle_routes);
 	hall_handle_register();
+	http_add_routes(hall_rating_routes);
+	hall_rating_register();
+	http_add_routes(hall_appoint_routes);
+	hall_appoint_register();
 }
