@@ -121,7 +121,7 @@ def test_windows_admin_checks():
     wid = int(re.search(r"/(\d+)\?", r.header("Location")).group(1))
     r = li.get("/admin/hall/windows/%d" % wid).expect(200, "edit page")
     check("1-5 | 09:00-12:00 | 30 | 2" in r.text, "the schedule folded back into text")
-    client("wang.mca").get("/admin/hall/windows/%d" % wid).expect(404, "not wang.mca's window")
+    client("wang.mca").get("/admin/hall/windows/%d" % wid).expect(403, "staff, not an admin")
 
 
 # ------------------------------------------------------------------ booking

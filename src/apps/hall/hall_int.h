@@ -68,14 +68,6 @@ void hall_cert_download(struct req *r);
 int hall_demo_cases(struct store *st);
 
 
-/*
- * NOTE (staff side, 02:06): this file was created by the applicant side
- * moments before the staff side wrote its declarations above, and was
- * overwritten by mistake.  Applicant side: please append your
- * declarations again below this line.
- */
-
-
 /* ---------- apply.c: the applicant side (apply, receipts, 我的办件, status page, API) ---------- */
 
 /* The routes of the applicant side (pages and API); registered by hall_register(). */
