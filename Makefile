@@ -100,8 +100,9 @@ unit: asan
 	@tests/run.sh unit
 
 bench: deps deps-test
-	@$(MAKE) --no-print-directory build/rel/yizhan
+	@$(MAKE) --no-print-directory build/rel/yizhan build/rel/bench/fill_cases build/rel/bench/raw_replay
 	@bench/run.sh
+	@if [ "$${BENCH_HALL:-1}" != 0 ]; then bench/hall.sh; fi
 
 # The case engine at 1,000,000 cases: sweep and inbox (BENCH_CASES, BENCH_CASE_STORE).
 bench-case: build/rel/bench/case_sweep
@@ -110,6 +111,15 @@ bench-case: build/rel/bench/case_sweep
 build/rel/bench/case_sweep: bench/case_sweep.c $(REL_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $< $(REL_OBJ) $(LIBS)
+
+# The service hall (bench/hall.sh): cases for the inbox and the sweeps; the raw SQLite baseline.
+build/rel/bench/fill_cases: bench/fill_cases.c $(REL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $< $(REL_OBJ) $(LIBS)
+
+build/rel/bench/raw_replay: bench/raw_replay.c
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $< $(LIBS)
 
 fuzz: deps deps-test
 	@$(MAKE) --no-print-directory $(addprefix build/fuzz/bin/,$(FUZZERS))

@@ -16,11 +16,12 @@
  * the working-day calendar are read from it, the process definitions are
  * the ones embedded in the binary.  The cases are like the ones the hall
  * makes: process hall.standard, an item of the department as subject and
- * item code with an applicant's name, a real tracking code
- * (case_tracking_new), applicants chen and huaxin, one in ten assigned to
- * zhang.amr.  States: 15 % submitted (clock waiting), the others accepted or
- * in review with a running clock used 0..7 working days (70 %, green),
- * 8..10 (20 %, yellow) or 11..25 (10 %, red).  The escalations a running
+ * item code with the applicant's name (a person, or a company for an
+ * enterprise item), a real tracking code (case_tracking_new), applicants
+ * chen and huaxin, one in ten assigned to zhang.amr.  States: 15 % submitted
+ * (clock waiting), the others accepted or in review with a running clock
+ * whose promised limit is green (70 %), yellow (20 %) or up to 15 working
+ * days overdue, red (10 %).  The escalations a running
  * clock has reached are marked as fired (esc_level), as they would be in a
  * store swept every day; the first sweep computes deadlines, lights and
  * next checks of every row.  Form data is left out (the inbox does not read
@@ -54,8 +55,9 @@ static const char *const SURNAMES[] = { "王", "李", "张", "刘", "陈", "杨"
 					"徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗", "高" };
 static const char *const GIVEN[] = { "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军",
 				     "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞" };
-static const char *const FIRMS[] = { "示范市华信商贸有限公司", "示范市鑫源食品有限公司", "示范市康泰医疗器械有限公司",
-				     "示范市顺达餐饮管理有限公司", "示范市恒丰建材有限公司", "示范市新星科技有限公司" };
+static const char *const FIRM_WORDS[] = { "华信", "鑫源", "康泰", "顺达", "恒丰", "新星", "宏远", "利民",
+					  "嘉禾", "天成", "聚福", "长青", "瑞丰", "金桥", "安和", "晨光" };
+static const char *const FIRM_TRADES[] = { "商贸", "食品", "餐饮管理", "医疗器械", "建材", "科技", "物流", "服装" };
 
 static double secs(void)
 {
@@ -120,7 +122,7 @@ static int fill(struct store *st, const struct calendar *cal, cal_day today, lon
 	}
 	struct sval iv[] = { SVI(dept), SVT(PROCESS) };
 	if (store_query(st,
-			"SELECT code, name, statutory_days, promised_days FROM hall_items "
+			"SELECT code, name, statutory_days, promised_days, audience FROM hall_items "
 			"WHERE dept_id = $1 AND process = $2 AND status = 'published' ORDER BY code",
 			iv, 2, &res) != STORE_OK || store_res_rows(res) == 0) {
 		fprintf(stderr, "fill_cases: department amr has no published item of %s\n", PROCESS);
@@ -151,10 +153,12 @@ static int fill(struct store *st, const struct calendar *cal, cal_day today, lon
 		uint64_t h = mix((uint64_t)i + 1);
 		int it = (int)(h % (uint64_t)nitems);
 		int stat = (int)store_res_int(res, it, 2), prom = (int)store_res_int(res, it, 3);
-		int firm = (h >> 8) % 3 == 0;
+		const char *aud = store_res_text(res, it, 4);
+		int firm = strcmp(aud, "enterprise") == 0 || (strcmp(aud, "both") == 0 && (h >> 8) % 3 == 0);
 		char who[96], subject[320], tracking[CASE_TRACKING_LEN + 1];
 		if (firm)
-			snprintf(who, sizeof who, "%s", FIRMS[(h >> 12) % (sizeof FIRMS / sizeof *FIRMS)]);
+			snprintf(who, sizeof who, "示范市%s%s有限公司", FIRM_WORDS[(h >> 12) % 16],
+				 FIRM_TRADES[(h >> 16) % 8]);
 		else
 			snprintf(who, sizeof who, "%s%s", SURNAMES[(h >> 12) % 20], GIVEN[(h >> 20) % 20]);
 		snprintf(subject, sizeof subject, "%s（%s）", store_res_text(res, it, 1), who);
@@ -172,8 +176,9 @@ static int fill(struct store *st, const struct calendar *cal, cal_day today, lon
 			state = (h >> 36) % 2 ? "accepted" : "review";
 			clock = 1;
 			version = strcmp(state, "accepted") == 0 ? 3 : 4;
-			int r = (int)((h >> 40) % 100);
-			used = r < 70 ? r % 8 : r < 90 ? 8 + r % 3 : 11 + r % 15;
+			/* green below ceil(warn * promised), yellow up to promised, red after */
+			int r = (int)((h >> 40) % 100), g = (int)ceil(p->warn * (double)prom - 1e-9);
+			used = r < 70 ? r % (g > 0 ? g : 1) : r < 90 ? g + r % (prom - g + 1) : prom + 1 + r % 15;
 			if (used > MAX_USED)
 				used = MAX_USED;
 			/* the escalations reached by now have fired on earlier days */

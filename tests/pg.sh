@@ -64,7 +64,7 @@ start)
 			port=$(($(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000 + 20000))
 			# a port in use makes the start fail: try another
 			if as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o \
-				"-c listen_addresses=127.0.0.1 -p $port -k $dir/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+				"-c listen_addresses=127.0.0.1 -p $port -k $dir/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=600 -c shared_buffers=64MB" \
 				start >/dev/null 2>&1; then
 				break
 			fi

@@ -449,6 +449,9 @@ class Server:
             if k.startswith("YIZHAN_"):
                 del env[k]
         env["YIZHAN_ACCESS_LOG"] = self.access_log
+        if self.store:
+            # Many test servers share one throwaway PostgreSQL: keep each one's pool small.
+            env["YIZHAN_POOL"] = "6"
         env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         # as tests/run.sh: third-party leaks (fontconfig, once per process that draws a PDF)
