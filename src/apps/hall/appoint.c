@@ -300,7 +300,8 @@ static int slot_parse(const char *s, int64_t *window, cal_day *day, int *min)
 	if (digits(end + 1, 4, &y) || digits(end + 5, 2, &m) || digits(end + 7, 2, &d) ||
 	    digits(end + 10, 2, &hh) || digits(end + 12, 2, &mm))
 		return -1;
-	char iso[11];
+	/* digits() bounds y to 4 digits and m, d to 2; the buffer has room to spare. */
+	char iso[32];
 	snprintf(iso, sizeof iso, "%04d-%02d-%02d", y, m, d);
 	if (cal_day_parse(iso, day) != 0 || hh > 23 || mm > 59)
 		return -1;
