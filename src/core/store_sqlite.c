@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 
@@ -24,7 +25,54 @@
 struct sq {
 	sqlite3 *db;
 	struct stmt_cache cache;
+	pthread_mutex_t *wlock;   /* the process-wide writer lock of this database file */
+	int locked;
 };
+
+/*
+ * Writers of one database file queue on a mutex of this process before
+ * BEGIN IMMEDIATE.  SQLite itself allows one writer at a time and makes the
+ * others retry in its busy handler, which sleeps (up to 100 ms a try): under
+ * load that turned into second-long tails for submissions.  A mutex hands the
+ * write lock over at once and in order.  Other processes (the CLI while the
+ * server runs) still meet SQLite's own lock and busy timeout.
+ */
+struct wlock_entry {
+	char *path;
+	pthread_mutex_t mu;
+	struct wlock_entry *next;
+};
+static struct wlock_entry *wlocks;
+static pthread_mutex_t wlocks_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static pthread_mutex_t *wlock_for(const char *path)
+{
+	char *real = realpath(path, NULL);
+	const char *key = real ? real : path;
+	pthread_mutex_lock(&wlocks_mu);
+	struct wlock_entry *e = wlocks;
+	while (e != NULL && strcmp(e->path, key) != 0)
+		e = e->next;
+	if (e == NULL) {
+		/* Entries live as long as the process: one per database file ever opened. */
+		e = xcalloc(1, sizeof *e);
+		e->path = xstrdup(key);
+		pthread_mutex_init(&e->mu, NULL);
+		e->next = wlocks;
+		wlocks = e;
+	}
+	pthread_mutex_unlock(&wlocks_mu);
+	free(real);
+	return &e->mu;
+}
+
+static void sq_unlock(struct sq *d)
+{
+	if (d->locked) {
+		d->locked = 0;
+		pthread_mutex_unlock(d->wlock);
+	}
+}
 
 struct sq_stmt {
 	sqlite3_stmt *stmt;
@@ -312,17 +360,24 @@ static const char SQL_ROLLBACK[] = "ROLLBACK";
 
 static int sq_begin(struct store *st)
 {
-	return sq_run(st, SQL_BEGIN, NULL, 0, NULL, NULL);
+	struct sq *d = st->drv;
+	if (d->wlock != NULL && !d->locked) {
+		pthread_mutex_lock(d->wlock);
+		d->locked = 1;
+	}
+	int rc = sq_run(st, SQL_BEGIN, NULL, 0, NULL, NULL);
+	if (rc != STORE_OK)
+		sq_unlock(d);
+	return rc;
 }
 
 static void sq_rollback(struct store *st)
 {
 	struct sq *d = st->drv;
 	/* SQLite may already have rolled back by itself (after SQLITE_FULL, for example) */
-	if (sqlite3_get_autocommit(d->db))
-		return;
-	if (sq_run(st, SQL_ROLLBACK, NULL, 0, NULL, NULL) != STORE_OK)
+	if (!sqlite3_get_autocommit(d->db) && sq_run(st, SQL_ROLLBACK, NULL, 0, NULL, NULL) != STORE_OK)
 		log_error("store: ROLLBACK: %s", store_errmsg(st));
+	sq_unlock(d);
 }
 
 static int sq_commit(struct store *st)
@@ -336,6 +391,7 @@ static int sq_commit(struct store *st)
 		store_seterr(st, "%s", keep);
 		free(keep);
 	}
+	sq_unlock(d);
 	return rc;
 }
 
@@ -346,6 +402,7 @@ static void sq_close(struct store *st)
 		return;
 	stmt_cache_clear(&d->cache, sq_stmt_free, NULL);
 	stmt_cache_release(&d->cache);
+	sq_unlock(d);
 	if (sqlite3_close(d->db) != SQLITE_OK)
 		log_error("store: closing SQLite: %s", sqlite3_errmsg(d->db));
 	free(d);
@@ -411,6 +468,7 @@ int store_sqlite_open(struct store *st, const char *path, char **err)
 	rc = sqlite3_exec(d->db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL, &msg);
 	if (rc != SQLITE_OK)
 		goto fail;
+	d->wlock = strcmp(path, ":memory:") == 0 ? NULL : wlock_for(path);
 	st->ops = &sq_ops;
 	st->drv = d;
 	return 0;

@@ -710,11 +710,84 @@ static const char *next_step(json_t *cj)
 	return "部门办理中";
 }
 
+/* The fields of a public event's data its applicant reads (the transition's
+ * required fields), in this order; nothing else of the data is shown. */
+static const struct {
+	const char *name;
+	enum msg_id label;
+} public_fields[] = {
+	{ "missing_list", MSG_HALL_F_MISSING_LIST },
+	{ "reason", MSG_HALL_F_REASON },
+	{ "opinion", MSG_HALL_F_OPINION },
+	{ "result", MSG_HALL_F_RESULT },
+};
+
+/* [{label, value}] of the public fields of a public event e (value: text, lines
+ * joined by newlines); an empty array for an internal event. */
+static json_t *event_details(json_t *e)
+{
+	json_t *out = json_array();
+	json_t *d = json_object_get(e, "data");
+	if (!json_is_true(json_object_get(e, "public")) || !json_is_object(d))
+		return out;
+	for (size_t i = 0; i < sizeof public_fields / sizeof public_fields[0]; i++) {
+		json_t *v = json_object_get(d, public_fields[i].name);
+		json_t *text = NULL;
+		if (json_is_string(v) && json_string_length(v) > 0) {
+			text = json_incref(v);
+		} else if (json_is_array(v)) {
+			struct buf b = BUF_INIT(8192);
+			size_t k;
+			json_t *x;
+			json_array_foreach(v, k, x)
+				if (json_is_string(x))
+					buf_addf(&b, "%s%s", b.len ? "\n" : "", json_string_value(x));
+			if (b.len > 0)
+				text = json_stringn(b.data, b.len);
+			buf_release(&b);
+		}
+		if (text != NULL)
+			json_array_append_new(out, json_pack("{s:s,s:o}", "label", msg(public_fields[i].label), "value",
+							     text));
+	}
+	return out;
+}
+
+/*
+ * The applicant's timeline gets each public event's details; a final case
+ * its decision ({title, details} of the public step into the final state,
+ * when it says why) in ctx.
+ */
+static void timeline_details(json_t *ctx, json_t *cj, json_t *tl)
+{
+	size_t i;
+	json_t *e, *decision = NULL;
+	json_array_foreach(tl, i, e)
+		json_object_set_new(e, "details", event_details(e));
+	if (!json_is_true(json_object_get(cj, "final")))
+		return;
+	for (i = json_array_size(tl); i-- > 0;) {
+		e = json_array_get(tl, i);
+		if (strcmp(jstr(e, "kind"), "action") != 0 || !json_is_true(json_object_get(e, "public")))
+			continue;
+		json_t *det = json_object_get(e, "details");
+		if (strcmp(jstr(e, "to"), jstr(cj, "state")) == 0 && json_array_size(det) > 0)
+			decision = json_pack("{s:s,s:O}", "title", jstr(cj, "state_title"), "details", det);
+		break;
+	}
+	if (decision != NULL)
+		json_object_set_new(ctx, "decision", decision);
+}
+
 /*
  * The context of hall/case_person: case (case_json with attachments'
- * names and links), item, timeline, missing (补正 list), materials (the
- * item's, each with attached), form (label/value of what was filled in),
- * can_submit, can_resubmit, can_withdraw, is_draft, is_correction, next_step.
+ * names and links), files (the attachments but the certificate), item,
+ * timeline (public events, each with details: the public fields of its
+ * data), decision (a final case's state and why), certificate
+ * (hall_certificate_of_case), rating (hall_rating_of_case), clock_stopped,
+ * clock_started, missing (补正 list), materials (the item's, each with
+ * attached), form (label/value of what was filled in), can_submit,
+ * can_resubmit, can_withdraw, is_draft, is_correction, next_step.
  * NULL on a store failure.
  */
 static json_t *case_person_ctx(struct req *r, int64_t id)
@@ -727,17 +800,39 @@ static json_t *case_person_ctx(struct req *r, int64_t id)
 		json_decref(cj);
 		return NULL;
 	}
+	json_t *cert = hall_certificate_of_case(r->st, id);
+	json_t *rating = cert ? hall_rating_of_case(r->st, id) : NULL;
+	if (rating == NULL) {
+		json_decref(cert);
+		json_decref(tl);
+		json_decref(cj);
+		return NULL;
+	}
 	attachments_ctx(r, cj);
 	json_t *item = hall_item_json(r->st, 0, jstr(cj, "item_code"));
 	json_t *ctx = json_pack("{s:s,s:o,s:o}", "title", jstr(cj, "subject"), "case", cj, "timeline", tl);
+	timeline_details(ctx, cj, tl);
+	/* the applicant's materials; an issued certificate has its own panel */
+	json_t *files = json_array();
+	size_t i;
+	json_t *a;
+	json_array_foreach(json_object_get(cj, "attachments"), i, a)
+		if (!json_is_integer(json_object_get(cert, "file_id")) ||
+		    jint(a, "file_id") != jint(cert, "file_id"))
+			json_array_append(files, a);
+	json_object_set_new(ctx, "files", files);
+	json_object_set_new(ctx, "certificate", cert);
+	json_object_set_new(ctx, "rating", rating);
+	json_t *clocks = json_object_get(cj, "clocks");
+	const char *cs = jstr(clocks, "state");
+	json_object_set_new(ctx, "clock_stopped", json_boolean(strcmp(cs, "stop") == 0));
+	json_object_set_new(ctx, "clock_started", json_boolean(json_is_string(json_object_get(clocks, "started"))));
 	json_object_set_new(ctx, "created_text", json_string(time_text(r, jint(cj, "created_at"))));
 	json_object_set_new(ctx, "next_step", json_string(next_step(cj)));
 	const char *st = jstr(cj, "state");
 	json_object_set_new(ctx, "is_draft", json_boolean(strcmp(st, "draft") == 0));
 	json_object_set_new(ctx, "is_correction", json_boolean(strcmp(st, "correction") == 0));
 	json_object_set_new(ctx, "has_receipt", json_boolean(strcmp(st, "draft") != 0 && strcmp(st, "withdrawn") != 0));
-	size_t i;
-	json_t *a;
 	json_array_foreach(json_object_get(cj, "actions"), i, a) {
 		const char *act = jstr(a, "action");
 		if (strcmp(act, "submit") == 0 || strcmp(act, "resubmit") == 0 || strcmp(act, "withdraw") == 0)

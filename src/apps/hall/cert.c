@@ -458,6 +458,32 @@ json_t *hall_cert_of_case(struct store *st, int64_t case_id)
 	return o;
 }
 
+json_t *hall_certificate_of_case(struct store *st, int64_t case_id)
+{
+	struct store_res *res = NULL;
+	struct sval v[] = { SVI(case_id) };
+	if (store_query(st, sql[S_GET_CASE], v, 1, &res) != STORE_OK)
+		return NULL;
+	json_t *o = json_null();
+	if (store_res_rows(res) == 1) {
+		int revoked = store_res_int(res, 0, C_REVOKED) != 0;
+		char issued[40];
+		date_cn(store_res_text(res, 0, C_ISSUED), issued, sizeof issued);
+		char *href = xasprintf("/hall/cases/%lld/certificate", (long long)case_id);
+		char *verify = xasprintf("/hall/verify/%s?t=%s", store_res_text(res, 0, C_NUMBER),
+					 store_res_text(res, 0, C_TOKEN));
+		o = json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:s}", "number", store_res_text(res, 0, C_NUMBER), "title",
+			      store_res_text(res, 0, C_TITLE), "issued_on_cn", issued, "valid", !revoked, "status",
+			      revoked ? "已注销" : "有效", "href", href, "verify_href", verify);
+		json_object_set_new(o, "file_id", store_res_isnull(res, 0, C_FILE) ? json_null()
+						  : json_integer(store_res_int(res, 0, C_FILE)));
+		free(verify);
+		free(href);
+	}
+	store_res_free(res);
+	return o;
+}
+
 /* GET /hall/cases/{id}/certificate: the PDF, for the applicant and the case's staff. */
 void hall_cert_download(struct req *r)
 {

@@ -182,4 +182,24 @@ int hall_demo_appoint(struct store *st);
 /* A new booking code: 8 characters of "23456789ABCDEFGHJKLMNPQRTUVWXYZ" and a check character. */
 void hall_appoint_code(char out[10]);
 
+/* ---------- for the applicant's case page (apply.c) ---------- */
+
+/*
+ * cert.c: the certificate of a case for its applicant: {"number","title",
+ * "issued_on_cn","valid","status","href" (the PDF: /hall/cases/{id}/certificate),
+ * "verify_href" (the public verification page, with its token),
+ * "file_id" (null until drawn)}; JSON null when the case has none, NULL on
+ * a store failure.
+ */
+json_t *hall_certificate_of_case(struct store *st, int64_t case_id);
+
+/*
+ * rating.c: 好差评 of a case for its applicant's page: JSON null when the
+ * case cannot be rated (not final, withdrawn, a draft, or itself a
+ * rectification), else {"href" (/hall/cases/{id}/rate),"rated":bool,
+ * "rating": {"score","label","comment","withdrawn","rectification"}|null}
+ * (as GET /api/v1/hall/cases/{id}/rating); NULL on a store failure.
+ */
+json_t *hall_rating_of_case(struct store *st, int64_t case_id);
+
 #endif

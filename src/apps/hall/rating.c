@@ -178,6 +178,30 @@ static json_t *rating_json(struct store *st, int64_t case_id)
 	return o;
 }
 
+json_t *hall_rating_of_case(struct store *st, int64_t case_id)
+{
+	struct store_res *res = NULL;
+	struct sval p[] = { SVI(case_id) };
+	if (store_query(st, sql[S_HEAD], p, 1, &res) != STORE_OK)
+		return NULL;
+	struct head h = { 0 };
+	if (store_res_rows(res) == 1) {
+		h.state = store_res_text(res, 0, 2);
+		h.final = (int)store_res_int(res, 0, 3);
+		h.process = store_res_text(res, 0, 6);
+	}
+	int can = h.state != NULL && h.process != NULL && decided(&h);
+	store_res_free(res);
+	if (!can)
+		return json_null();
+	json_t *rating = rating_json(st, case_id);
+	if (rating == NULL)
+		return NULL;
+	json_t *o = json_pack("{s:b,s:o}", "rated", !json_is_null(rating), "rating", rating);
+	json_object_set_new(o, "href", json_sprintf("/hall/cases/%lld/rate", (long long)case_id));
+	return o;
+}
+
 /* The first max characters (code points) of s (malloc'd). */
 static char *utf8_prefix(const char *s, int max)
 {

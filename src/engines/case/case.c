@@ -337,6 +337,8 @@ enum case_col {
 enum sweep_col { W_ID, W_VERSION, W_PROCESS, W_USED, W_RUN_SINCE, W_STAT_DAYS, W_PROM_DAYS,
 		 W_DL_STAT, W_DL_PROM, W_DEADLINE, W_LIGHT, W_ESC, W_NEXT };
 
+#define INBOX_COLS "id, process, tracking, subject, state, light, deadline, assignee_id, version, created_at"
+
 enum case_stmt {
 	S_GET, S_DEPT_EXISTS, S_INSERT, S_EVENT, S_ACT, S_ASSIGN, S_ATTACH, S_ATTACHMENTS,
 	S_TIMELINE, S_PROCESS_OF, S_BY_TRACKING, S_INBOX, S_INBOX_STATE, S_SWEEP_ALL, S_SWEEP_DUE,
@@ -377,13 +379,22 @@ static const char *const sql[S__MAX] = {
 		       "WHERE case_id = $1 AND (public = 1 OR $2 = 0) ORDER BY id",
 	[S_PROCESS_OF] = "SELECT process FROM cases WHERE id = $1",
 	[S_BY_TRACKING] = "SELECT id, phone_tail FROM cases WHERE tracking = $1",
-	[S_INBOX] = "SELECT id, process, tracking, subject, state, light, deadline, assignee_id, "
-		    "version, created_at FROM cases WHERE dept_id = $1 AND state_final = 0 "
-		    "AND light = $2 AND (deadline, id) > ($3, $4) ORDER BY deadline, id LIMIT $5",
-	[S_INBOX_STATE] = "SELECT id, process, tracking, subject, state, light, deadline, assignee_id, "
-			  "version, created_at FROM cases WHERE dept_id = $1 AND state = $6 "
-			  "AND state_final = 0 AND light = $2 AND (deadline, id) > ($3, $4) "
-			  "ORDER BY deadline, id LIMIT $5",
+	/*
+	 * Keyset pagination in two index ranges: the rest of the cursor's deadline
+	 * day (deadline = $3 AND id > $4), then the later days (deadline > $3).
+	 * Many cases share a deadline day; a row-value comparison would make the
+	 * index range start at the day and filter ids, scanning the whole day.
+	 */
+	[S_INBOX] = "SELECT * FROM (SELECT " INBOX_COLS " FROM cases WHERE dept_id = $1 AND state_final = 0 "
+		    "AND light = $2 AND deadline = $3 AND id > $4 ORDER BY id LIMIT $5) AS a UNION ALL "
+		    "SELECT * FROM (SELECT " INBOX_COLS " FROM cases WHERE dept_id = $1 AND state_final = 0 "
+		    "AND light = $2 AND deadline > $3 ORDER BY deadline, id LIMIT $5) AS b "
+		    "ORDER BY deadline, id LIMIT $5",
+	[S_INBOX_STATE] = "SELECT * FROM (SELECT " INBOX_COLS " FROM cases WHERE dept_id = $1 AND state = $6 "
+			  "AND state_final = 0 AND light = $2 AND deadline = $3 AND id > $4 ORDER BY id LIMIT $5) "
+			  "AS a UNION ALL SELECT * FROM (SELECT " INBOX_COLS " FROM cases WHERE dept_id = $1 "
+			  "AND state = $6 AND state_final = 0 AND light = $2 AND deadline > $3 "
+			  "ORDER BY deadline, id LIMIT $5) AS b ORDER BY deadline, id LIMIT $5",
 	[S_SWEEP_ALL] = "SELECT id, version, process, used_days, run_since, statutory_days, "
 			"promised_days, deadline_statutory, deadline_promised, deadline, light, esc_level, "
 			"next_check FROM cases WHERE clock_state = 1 AND id > $1 ORDER BY id LIMIT $2",
