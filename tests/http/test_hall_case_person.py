@@ -154,3 +154,24 @@ def test_rectification_shows_public_opinion_not_internal_reason():
     check("经核实，申诉属实，该评价不计入本局统计。" in t, "the upheld appeal's opinion")
     check("经调取窗口录像核实" not in t, "the internal appeal's reason leaked")
     check(section(t, "h-rate") is None, "a rectification is not rated")
+
+
+def test_internal_attachments_stay_internal():
+    """An attachment staff keep internal is neither listed nor downloadable for the applicant."""
+    srv = shared()
+    c = person(srv, "huaxin")
+    cid = enterprise_apply(srv, c)
+    public_fid = srv.sql("SELECT file_id FROM case_attachments WHERE case_id = ? AND public = 1 ORDER BY id LIMIT 1",
+                         (cid,))[0][0]
+    # a file of its own, attached to the case as internal only
+    body, ctype = multipart([], [png("file")])
+    fid = post_mp(c, "/api/v1/files", body, ctype, headers={"X-CSRF-Token": c.csrf}).expect(201, "upload").json()["id"]
+    srv.sql("INSERT INTO case_attachments (case_id, file_id, label, public, created_at) VALUES (?, ?, '内部审查意见', 0, 0)",
+            (cid, int(fid)))
+    t = c.get("/hall/cases/%d" % cid).expect(200, "the applicant's page").text
+    check("内部审查意见" not in t, "an internal attachment listed to the applicant")
+    doc = c.get("/api/v1/hall/cases/%d" % cid).expect(200, "the API view").json()
+    check(all(a.get("label") != "内部审查意见" for a in doc.get("attachments", [])), "internal attachment in the API")
+    c.get("/hall/files/%s?case=%d" % (fid, cid)).expect(404, "an internal file to the applicant")
+    staff(srv).get("/hall/files/%s?case=%d" % (fid, cid)).expect(200, "the internal file to staff")
+    c.get("/hall/files/%s?case=%d" % (public_fid, cid)).expect(200, "a public file to the applicant")

@@ -44,7 +44,7 @@
 static const char *const material_types[] = { "image/jpeg", "image/png", "application/pdf", NULL };
 
 enum apply_stmt {
-	S_PHONE, S_CASE_OWNER, S_MY, S_DESK, S_ATTACHED, S_FILE_OWNED, S_THR_GET, S_THR_PUT, S__MAX
+	S_PHONE, S_CASE_OWNER, S_MY, S_DESK, S_ATTACHED, S_ATTACHED_PUBLIC, S_FILE_OWNED, S_THR_GET, S_THR_PUT, S__MAX
 };
 
 static const char *const sql[S__MAX] = {
@@ -54,6 +54,8 @@ static const char *const sql[S__MAX] = {
 	[S_DESK] = "SELECT id, subject, state, process FROM cases WHERE applicant_id = $1 "
 		   "AND state IN ('draft', 'correction') ORDER BY id DESC LIMIT 10",
 	[S_ATTACHED] = "SELECT COUNT(*) FROM case_attachments WHERE case_id = $1 AND file_id = $2",
+	[S_ATTACHED_PUBLIC] = "SELECT COUNT(*) FROM case_attachments WHERE case_id = $1 AND file_id = $2 "
+			      "AND public = 1",
 	[S_FILE_OWNED] = "SELECT COUNT(*) FROM files WHERE id = $1 AND owner_id = $2",
 	[S_THR_GET] = "SELECT window_start, failures FROM login_throttle WHERE key = $1",
 	[S_THR_PUT] = "INSERT INTO login_throttle (key, window_start, failures, locked_until) "
@@ -675,13 +677,19 @@ static json_t *missing_list(json_t *timeline)
 	return out;
 }
 
-/* Adds the file's name, type and size to each attachment, and its download link. */
+/* Keeps the public attachments (the applicant's view) and adds each file's
+ * name, type and size, and its download link. */
 static void attachments_ctx(struct req *r, json_t *cj)
 {
 	size_t i;
 	json_t *a;
 	int64_t id = jint(cj, "id");
-	json_array_foreach(json_object_get(cj, "attachments"), i, a) {
+	json_t *all = json_object_get(cj, "attachments");
+	for (i = json_array_size(all); i-- > 0;)
+		if (!json_is_true(json_object_get(json_array_get(all, i), "public")) &&
+		    json_integer_value(json_object_get(json_array_get(all, i), "public")) != 1)
+			json_array_remove(all, i);
+	json_array_foreach(all, i, a) {
 		struct file_info fi;
 		if (files_get(r->st, jint(a, "file_id"), &fi) == 0) {
 			json_object_set_new(a, "name", json_string(fi.name ? fi.name : ""));
@@ -1117,8 +1125,10 @@ static void hall_file(struct req *r)
 		resp_error(r, 404, MSG_NONE, NULL);
 		return;
 	}
+	/* The applicant gets the case's public attachments only; staff get all. */
+	int staff = hall_staff_roles(r, dept) != 0;
 	struct sval p[] = { SVI(cid), SVI(fid) };
-	if (store_query_int(r->st, sql[S_ATTACHED], p, 2, &n) != STORE_OK) {
+	if (store_query_int(r->st, sql[staff ? S_ATTACHED : S_ATTACHED_PUBLIC], p, 2, &n) != STORE_OK) {
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return;
 	}
@@ -1379,6 +1389,7 @@ static void hall_api_case(struct req *r)
 	}
 	json_object_set_new(cj, "timeline", tl);
 	json_object_set_new(cj, "missing_list", missing_list(tl));
+	attachments_ctx(r, cj);     /* the public attachments only, with their links */
 	resp_json(r, 200, cj);
 }
 
