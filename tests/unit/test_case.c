@@ -1113,6 +1113,57 @@ static void test_standard_process(void **state)
 	world_close(&w);
 }
 
+/* The supervision check: a regular history passes; a case moved outside the
+ * engine (state changed, a step deleted, an out-of-process step) is named. */
+static void test_check_history(void **state)
+{
+	(void)state;
+	if (procdef_get("hall.standard") == NULL) {
+		print_message("processes/hall/standard.proc not embedded; skipped\n");
+		return;
+	}
+	struct world w;
+	json_t *out = NULL;
+	world_open(&w);
+	set_today(2026, 3, 2);
+	int64_t a = create_case(&w, "hall.standard", 0, 0, NULL, NULL);
+	int64_t b = create_case(&w, "hall.standard", 0, 0, NULL, NULL);
+	int64_t c = create_case(&w, "hall.standard", 0, 0, NULL, NULL);
+	for (int64_t id = a; id <= c; id++) {
+		assert_int_equal(act(&w, id, 1, "submit", as_applicant(&w), NULL, NULL), CASE_OK);
+		assert_int_equal(act(&w, id, 2, "accept", as_staff(&w), NULL, NULL), CASE_OK);
+	}
+	assert_int_equal(case_check_history(w.st, 100, &out), CASE_OK);
+	assert_int_equal(json_array_size(out), 0);
+	json_decref(out);
+	/* a: approved by hand, skipping review */
+	struct sval va[] = { SVI(a) };
+	assert_int_equal(store_exec(w.st, "UPDATE cases SET state = 'approved' WHERE id = $1", va, 1, NULL), 0);
+	/* b: the accept step removed from its history */
+	struct sval vb[] = { SVI(b) };
+	assert_int_equal(store_exec(w.st, "DELETE FROM case_events WHERE case_id = $1 AND name = 'accept'", vb, 1,
+				    NULL), 0);
+	/* c: a step the process does not have (submitted -> approved) */
+	struct sval vc[] = { SVI(c) };
+	assert_int_equal(store_exec(w.st, "UPDATE case_events SET to_state = 'approved', name = 'approve' "
+					  "WHERE case_id = $1 AND name = 'accept'", vc, 1, NULL), 0);
+	assert_int_equal(store_exec(w.st, "UPDATE cases SET state = 'approved' WHERE id = $1", vc, 1, NULL), 0);
+	assert_int_equal(case_check_history(w.st, 100, &out), CASE_OK);
+	assert_int_equal(json_array_size(out), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(out, 0), "id")), a);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 0), "problem")),
+			    "当前环节与办理记录不符");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(out, 1), "id")), b);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 1), "problem")),
+			    "当前环节与办理记录不符");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(out, 2), "id")), c);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 2), "problem")),
+			    "出现流程定义之外的环节");
+	json_decref(out);
+	assert_int_equal(case_check_history(w.st, 0, &out), CASE_INVALID);
+	world_close(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1128,6 +1179,7 @@ int main(void)
 		cmocka_unit_test(test_assign_comment_timeline),
 		cmocka_unit_test(test_inbox),
 		cmocka_unit_test(test_standard_process),
+		cmocka_unit_test(test_check_history),
 	};
 	return cmocka_run_group_tests(tests, load_processes, unload_processes);
 }

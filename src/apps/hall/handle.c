@@ -1008,9 +1008,24 @@ static void page_supervision(struct req *r)
 								  (long long)store_res_int(res, i, 1))));
 	}
 	store_res_free(res);
-	json_t *ctx = json_pack("{s:s,s:o,s:o,s:I,s:I,s:o,s:i}", "title", "电子监察", "red", red, "yellow", yellow,
-				"red_total", (json_int_t)nred, "yellow_total", (json_int_t)nyellow, "escalations",
-				esc, "days", ESCALATION_DAYS);
+	/* Cases whose recorded steps do not follow their process (skipped or out-of-process steps). */
+	json_t *irregular = NULL;
+	if (case_check_history(r->st, 2000, &irregular) != CASE_OK) {
+		json_decref(red);
+		json_decref(yellow);
+		json_decref(esc);
+		resp_error(r, 500, MSG_HTTP_500, NULL);
+		return;
+	}
+	size_t k;
+	json_t *x;
+	json_array_foreach(irregular, k, x)
+		json_object_set_new(x, "href", json_string(arena_printf(r->arena, "/hall/cases/%lld",
+									(long long)json_integer_value(json_object_get(x, "id")))));
+	json_t *ctx = json_pack("{s:s,s:o,s:o,s:I,s:I,s:o,s:i,s:o,s:i}", "title", "电子监察", "red", red, "yellow",
+				yellow, "red_total", (json_int_t)nred, "yellow_total", (json_int_t)nyellow,
+				"escalations", esc, "days", ESCALATION_DAYS, "irregular", irregular,
+				"checked", 2000);
 	resp_page(r, 200, "hall/supervision", ctx);
 }
 

@@ -341,7 +341,7 @@ enum sweep_col { W_ID, W_VERSION, W_PROCESS, W_USED, W_RUN_SINCE, W_STAT_DAYS, W
 
 enum case_stmt {
 	S_GET, S_DEPT_EXISTS, S_INSERT, S_EVENT, S_ACT, S_ASSIGN, S_ATTACH, S_ATTACHMENTS,
-	S_TIMELINE, S_PROCESS_OF, S_BY_TRACKING, S_INBOX, S_INBOX_STATE, S_SWEEP_ALL, S_SWEEP_DUE,
+	S_HISTORY, S_TIMELINE, S_PROCESS_OF, S_BY_TRACKING, S_INBOX, S_INBOX_STATE, S_SWEEP_ALL, S_SWEEP_DUE,
 	S_SWEEP_UPDATE,
 	S_ESC_CASE, S_DEPT_ADMINS, S_PLATFORM_ADMINS, S__MAX
 };
@@ -374,6 +374,9 @@ static const char *const sql[S__MAX] = {
 		     "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
 	[S_ATTACHMENTS] = "SELECT id, file_id, label, public, user_id, created_at FROM case_attachments "
 			  "WHERE case_id = $1 AND (public = 1 OR $2 = 0) ORDER BY id",
+	[S_HISTORY] = "SELECT c.id, c.process, c.state, c.tracking, c.subject, e.kind, e.name, e.from_state, "
+		      "e.to_state FROM cases c LEFT JOIN case_events e ON e.case_id = c.id "
+		      "AND e.kind IN ('created', 'action') WHERE c.id > $1 ORDER BY c.id, e.id",
 	[S_TIMELINE] = "SELECT id, kind, name, from_state, to_state, title, body, data, public, "
 		       "actor_id, actor, day, created_at FROM case_events "
 		       "WHERE case_id = $1 AND (public = 1 OR $2 = 0) ORDER BY id",
@@ -1484,4 +1487,71 @@ int case_sweep_full(struct store *st, const struct calendar *cal, cal_day today,
 		    struct case_sweep_stats *out)
 {
 	return sweep(st, cal, today, 1, out);
+}
+
+/* ------------------------------------------------------- supervision */
+
+static void history_problem(json_t *out, const struct store_res *r, int row, const char *problem)
+{
+	char pr[CASE_TRACKING_PRINT_LEN + 1];
+	case_tracking_print(store_res_text(r, row, 3), pr);
+	json_array_append_new(out, json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)store_res_int(r, row, 0),
+					     "tracking_print", pr, "subject", store_res_text(r, row, 4), "state",
+					     store_res_text(r, row, 2), "problem", problem));
+}
+
+enum case_rc case_check_history(struct store *st, int limit, json_t **out)
+{
+	static const char max_id[] = "SELECT COALESCE(MAX(id), 0) FROM cases";
+	struct store_res *r = NULL;
+	int64_t top = 0;
+	*out = NULL;
+	if (limit < 1 || limit > 10000)
+		return CASE_INVALID;
+	if (store_query_int(st, max_id, NULL, 0, &top) != STORE_OK)
+		return CASE_STORE;
+	struct sval v[] = { SVI(top - limit) };
+	if (store_query(st, sql[S_HISTORY], v, 1, &r) != STORE_OK)
+		return CASE_STORE;
+	json_t *found = json_array();
+	int n = store_res_rows(r);
+	for (int i = 0; i < n;) {
+		int64_t id = store_res_int(r, i, 0);
+		const struct procdef *p = procdef_get(store_res_text(r, i, 1));
+		const char *problem = NULL, *at = NULL;
+		int first = i;
+		for (; i < n && store_res_int(r, i, 0) == id; i++) {
+			if (problem != NULL || p == NULL)
+				continue;
+			const char *kind = store_res_text(r, i, 5);
+			const char *name = store_res_text(r, i, 6), *from = store_res_text(r, i, 7);
+			const char *to = store_res_text(r, i, 8);
+			if (kind == NULL) {
+				problem = "没有办理记录";
+			} else if (strcmp(kind, "created") == 0) {
+				if (i != first || to == NULL || procdef_state(p, to) != p->initial)
+					problem = "创建记录与流程的起始环节不符";
+				at = to;
+			} else if (i == first) {
+				problem = "缺少创建记录";
+			} else {
+				int f = from ? procdef_state(p, from) : -1, t = to ? procdef_state(p, to) : -1;
+				const struct pd_transition *tr = f >= 0 && name ? procdef_transition(p, f, name) : NULL;
+				if (at == NULL || from == NULL || strcmp(from, at) != 0)
+					problem = "环节不连续：有环节被跳过或记录被改动";
+				else if (tr == NULL || t < 0 || tr->to != t)
+					problem = "出现流程定义之外的环节";
+				at = to;
+			}
+		}
+		if (p == NULL)
+			problem = "流程定义未加载";
+		else if (problem == NULL && (at == NULL || strcmp(at, store_res_text(r, first, 2)) != 0))
+			problem = "当前环节与办理记录不符";
+		if (problem != NULL)
+			history_problem(found, r, first, problem);
+	}
+	store_res_free(r);
+	*out = found;
+	return CASE_OK;
 }

@@ -260,6 +260,18 @@ json_t *case_timeline(struct store *st, int64_t id, int public_only);
 enum case_rc case_inbox(struct store *st, int64_t dept_id, const char *state_filter,
 			const char *after, int limit, json_t **out);
 
+/*
+ * Electronic supervision of the process itself: checks the recorded history
+ * of the newest `limit` cases (1..10000) against their process definitions.
+ * Every step must be a transition of the process out of the state the
+ * previous step left, the first step must be the creation in the initial
+ * state, and the last must leave the case in its current state.  A case
+ * edited outside the engine, or a step taken out of process, breaks this.
+ * *out = [{"id","tracking_print","subject","state","problem"}] (problem in
+ * Chinese), empty when every history is regular.
+ */
+enum case_rc case_check_history(struct store *st, int limit, json_t **out);
+
 /* ------------------------------------------------------- tracking codes */
 
 /* A new random code (unformatted) with its check character. */
