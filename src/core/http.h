@@ -189,6 +189,8 @@ const char *req_param(struct req *r, const char *name);
 /* Path parameter as a positive id; answers 404 and returns -1 when it is not one. */
 int req_param_id(struct req *r, const char *name, int64_t *out);
 const char *req_in_str(struct req *r, const char *name);   /* NULL if absent */
+/* s percent-encoded for a URL's query string (RFC 3986 unreserved kept), in r's arena. */
+const char *req_url_encode(struct req *r, const char *s);
 int64_t req_in_int(struct req *r, const char *name, int64_t dflt);
 int req_in_bool(struct req *r, const char *name);
 /*

@@ -53,25 +53,6 @@ static const char *jstr(json_t *o, const char *k)
 	return v ? v : "";
 }
 
-/* Percent-encodes s for a query string (arena). */
-static const char *url_encode(struct req *r, const char *s)
-{
-	char *out = arena_alloc(r->arena, strlen(s) * 3 + 1), *o = out;
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-			*o++ = (char)*p;
-		} else {
-			*o++ = '%';
-			*o++ = hex[*p >> 4];
-			*o++ = hex[*p & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 /* The departments whose items r's user may manage: [{id, name}] (every
  * department, in tree order, for a platform admin).  NULL on a store failure. */
 static json_t *admin_depts(struct req *r)
@@ -160,11 +141,11 @@ void hall_page_catalogue(struct req *r)
 		struct buf b = BUF_INIT(4096);
 		buf_addf(&b, "/hall?after=%lld", (long long)json_integer_value(next));
 		if (q)
-			buf_addf(&b, "&q=%s", url_encode(r, q));
+			buf_addf(&b, "&q=%s", req_url_encode(r, q));
 		if (dept)
 			buf_addf(&b, "&dept=%lld", (long long)dept);
 		if (theme)
-			buf_addf(&b, "&theme=%s", url_encode(r, theme));
+			buf_addf(&b, "&theme=%s", req_url_encode(r, theme));
 		if (aud)
 			buf_addf(&b, "&audience=%s", aud);
 		if (json_object_get(r->in, "limit") != NULL)
@@ -218,7 +199,7 @@ static json_t *tag_links(struct req *r, const char *text)
 	json_array_foreach(tags, i, t)
 		json_array_append_new(out, json_pack("{s:O,s:s}", "name", t, "href",
 						     arena_printf(r->arena, "/hall?theme=%s",
-								  url_encode(r, json_string_value(t)))));
+								  req_url_encode(r, json_string_value(t)))));
 	json_decref(tags);
 	return out;
 }

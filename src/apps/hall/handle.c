@@ -94,25 +94,6 @@ static int64_t jint(json_t *o, const char *k)
 	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
 }
 
-/* Percent-encodes s for a query string (arena). */
-static const char *url_encode(struct req *r, const char *s)
-{
-	char *out = arena_alloc(r->arena, strlen(s) * 3 + 1), *o = out;
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-			*o++ = (char)*p;
-		} else {
-			*o++ = '%';
-			*o++ = hex[*p >> 4];
-			*o++ = hex[*p & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 /* The light as words and colour: 红灯 已超期 / badge-red (the text carries it without colour). */
 static void light_decorate(json_t *o, int light)
 {
@@ -405,8 +386,8 @@ static void page_inbox(struct req *r)
 				    json_string(arena_printf(r->arena, "/hall/inbox?dept=%lld%s%s&after=%s",
 							     (long long)jint(dept, "id"),
 							     state && *state ? "&state=" : "",
-							     state && *state ? url_encode(r, state) : "",
-							     url_encode(r, next))));
+							     state && *state ? req_url_encode(r, state) : "",
+							     req_url_encode(r, next))));
 	}
 	resp_page(r, 200, "hall/inbox", in);
 }

@@ -323,25 +323,6 @@ void page_job(struct req *r)
 	resp_page(r, 200, "portal/job", json_pack("{s:s,s:o}", "title", "任务进度", "job", j));
 }
 
-/* Percent-encodes s for a query string (arena). */
-static const char *url_encode(struct req *r, const char *s)
-{
-	char *out = arena_alloc(r->arena, strlen(s) * 3 + 1), *o = out;
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-			*o++ = (char)*p;
-		} else {
-			*o++ = '%';
-			*o++ = hex[*p >> 4];
-			*o++ = hex[*p & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 /* GET /admin/users  ctx: page {items,next}, kind, q, kinds */
 void page_users(struct req *r)
 {
@@ -362,7 +343,7 @@ void page_users(struct req *r)
 				    json_string(arena_printf(r->arena, "/admin/users?after=%lld%s%s%s%s",
 							     (long long)json_integer_value(next),
 							     kind ? "&kind=" : "", kind ? kind : "", q ? "&q=" : "",
-							     q ? url_encode(r, q) : "")));
+							     q ? req_url_encode(r, q) : "")));
 	resp_page(r, 200, "portal/users", ctx);
 }
 
