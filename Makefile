@@ -82,7 +82,7 @@ build/asan/tests/%: tests/unit/%.c $(ASAN_OBJ) tests/unit/testutil.h
 	@mkdir -p $(@D)
 	$(CC) $(ASAN_CFLAGS) -Itests/unit -o $@ $< $(ASAN_OBJ) $(LIBS) -lcmocka
 
-build/fuzz/bin/%: fuzz/%.c $(FUZZ_OBJ)
+build/fuzz/bin/%: fuzz/%.c $(FUZZ_OBJ) $(wildcard fuzz/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_OBJ) $(LIBS)
 

@@ -22,7 +22,9 @@
 # BENCH_WARMUP (2s).
 set -u
 cd "$(dirname "$0")/.." || exit 2
+. ./bench/lib.sh
 
+TAG=bench-hall
 BIN="${YIZHAN_BIN:-build/rel/yizhan}"
 FILL=build/rel/bench/fill_cases
 RAW=build/rel/bench/raw_replay
@@ -34,71 +36,29 @@ WARMUP="${BENCH_WARMUP:-2s}"
 TARGET_RATIO=0.5
 TARGET_P99_MS=20
 TARGET_SWEEP_S=2
-
-die() {
-	echo "bench-hall: $*" >&2
-	exit 1
-}
+STOP_WAIT=30
+START_WAIT=1200
+SERVER_ACCESS_LOG=""
 
 for f in "$BIN" "$FILL" "$RAW"; do
 	[ -x "$f" ] || die "$f not found; run make $f"
 done
-for tool in wrk curl python3; do
-	command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (scripts/deps.sh test)"
-done
+need_tools wrk curl python3
 
 TMP="$(mktemp -d /tmp/yizhan-bench-hall-XXXXXX)"
 DATA="$TMP/data"
 LOG="$TMP/server.log"
 PID=""
+cleanup_on_exit
 
-stop_server() {
-	[ -n "$PID" ] || return 0
-	kill -TERM "$PID" 2>/dev/null
-	i=0
-	while kill -0 "$PID" 2>/dev/null && [ $i -lt 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if kill -0 "$PID" 2>/dev/null; then
-		echo "bench-hall: server did not stop within 30 s of SIGTERM; killing it" >&2
-		kill -KILL "$PID" 2>/dev/null
-	fi
-	wait "$PID" 2>/dev/null
-	PID=""
+# start_server (bench/lib.sh) starts the server on DATA (seeded with the demo
+# on the first start) and waits until it answers and its start-up sweep of
+# the case clocks is done (so that the sweep does not run during a measurement).
+server_prepare() {
+	sweeps_before="$(grep -c 'sweep (full)' "$LOG" 2>/dev/null)"
 }
-trap 'stop_server; rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-	python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# Starts the server on DATA (seeded with the demo on the first start) and
-# waits until it answers and its start-up sweep of the case clocks is done
-# (so that the sweep does not run during a measurement).
-start_server() {
-	for attempt in 1 2 3; do
-		PORT="$(free_port)" || die "no free port"
-		BASE="http://127.0.0.1:$PORT"
-		sweeps_before="$(grep -c 'sweep (full)' "$LOG" 2>/dev/null)"
-		YIZHAN_ACCESS_LOG="" "$BIN" serve --demo --data "$DATA" --port "$PORT" >>"$LOG" 2>&1 &
-		PID=$!
-		i=0
-		while [ $i -lt 1200 ] && kill -0 "$PID" 2>/dev/null; do
-			if curl -sf -o /dev/null "$BASE/api/v1" &&
-				[ "$(grep -c 'sweep (full)' "$LOG")" -gt "${sweeps_before:-0}" ]; then
-				return 0
-			fi
-			sleep 0.1
-			i=$((i + 1))
-		done
-		echo "bench-hall: server did not start on port $PORT (attempt $attempt)" >&2
-		tail -20 "$LOG" >&2
-		stop_server
-	done
-	die "the server did not start"
+server_ready() {
+	[ "$(grep -c 'sweep (full)' "$LOG")" -gt "${sweeps_before:-0}" ]
 }
 
 field() { # json key: a top-level string or number of a JSON answer
@@ -109,34 +69,12 @@ for k in sys.argv[1].split("."):
 print("" if v is None else v)' "$1"
 }
 
-# wrk latency to milliseconds: 812.00us, 1.53ms, 2.01s
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-		if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
-		printf "%.3f", n }'
-}
-
-# wrk's figures of an output file into RPS, P99 (ms), BAD (non-2xx/3xx), SOCK (socket errors)
-wrk_figures() {
-	RPS="$(awk '/^Requests\/sec:/ { print $2 }' "$1")"
-	P99="$(awk '$1 == "99%" { print $2 }' "$1")"
-	[ -n "$RPS" ] && [ -n "$P99" ] || {
-		cat "$1" >&2
-		die "could not read wrk's output $1"
-	}
-	P99="$(to_ms "$P99")"
-	BAD="$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$1")"
-	BAD="${BAD:-0}"
-	SOCK="$(sed -n 's/^ *Socket errors: *//p' "$1")"
-}
-
 echo "bench-hall: yizhan $("$BIN" version | awk '{ print $2 }'), $(nproc) CPUs, wrk -t$THREADS -c$CONNS -d$DURATION --latency"
 status=0
 
 # ====================== 1. submissions through the API vs raw SQLite ======================
 
-start_server
+start_server || die "the server did not start"
 CRED="$DATA/demo-credentials.txt"
 PW="$(awk '$1 == "chen" { print $2 }' "$CRED")"
 [ -n "$PW" ] || die "no chen in $CRED"
@@ -176,7 +114,7 @@ FIRST=$((CHECK_ID + 1))
 
 submit_wrk "$DURATION" run
 OUT="$TMP/wrk-submit-run.txt"
-wrk_figures "$OUT"
+wrk_figures "$OUT" || die "could not read wrk's output $OUT"
 SUB_RPS="$RPS" SUB_P99="$P99" SUB_BAD="$BAD" SUB_SOCK="$SOCK"
 SUB_201="$(awk '$1 == "status" && $2 == 201 { print $3 }' "$OUT")"
 SUB_OTHER="$(awk '$1 == "status" && $2 != 201 { printf "%s%s x%s", sep, $2, $3; sep = ", " }' "$OUT")"
@@ -193,18 +131,9 @@ RAW_RPS="$(printf '%s' "$RAW_OUT" | awk '{ print $(NF - 1) }')"
 
 FILL_OUT="$TMP/fill.txt"
 "$FILL" "sqlite:$DATA/yizhan.db" "$CASES" >"$FILL_OUT" || die "fill_cases failed"
-start_server
+start_server || die "the server did not start"
 
-PW="$(awk '$1 == "zhang.amr" { print $2 }' "$CRED")"
-ANSWER="$(curl -sf -c "$TMP/zhang.jar" -H 'Content-Type: application/json' \
-	-d "{\"login\":\"zhang.amr\",\"password\":\"$PW\"}" "$BASE/api/v1/session")" || die "sign-in of zhang.amr failed"
-[ "$(printf '%s' "$ANSWER" | field state)" = totp_required ] || die "expected totp_required, got: $ANSWER"
-CSRF="$(printf '%s' "$ANSWER" | field csrf_token)"
-CODE="$("$BIN" --data "$DATA" user otp zhang.amr 2>>"$LOG" | tr -d '[:space:]')"
-ANSWER="$(curl -s -b "$TMP/zhang.jar" -c "$TMP/zhang.jar" -H 'Content-Type: application/json' \
-	-H "X-CSRF-Token: $CSRF" -d "{\"code\":\"$CODE\"}" "$BASE/api/v1/session/totp")"
-[ "$(printf '%s' "$ANSWER" | field state)" = ok ] || die "TOTP step of zhang.amr failed: $ANSWER"
-SID="$(awk '$6 == "yz_sid" { print $7 }' "$TMP/zhang.jar")"
+sign_in_totp zhang.amr "$TMP/zhang.jar"
 COOKIE="Cookie: yz_sid=$SID"
 
 DEPT="$(curl -s -H "$COOKIE" "$BASE/api/v1/hall/inbox" | field dept.id)"
@@ -233,7 +162,7 @@ INBOX_BYTES="$(curl -s -H "$COOKIE" "$FIRST_URL" | wc -c)"
 inbox_wrk() { # name url
 	wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -H "$COOKIE" "$2" >/dev/null 2>&1
 	wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "$COOKIE" "$2" >"$TMP/wrk-$1.txt" 2>&1
-	wrk_figures "$TMP/wrk-$1.txt"
+	wrk_figures "$TMP/wrk-$1.txt" || die "could not read wrk's output $TMP/wrk-$1.txt"
 }
 inbox_wrk inbox-first "$FIRST_URL"
 IN1_RPS="$RPS" IN1_P99="$P99" IN1_BAD="$BAD" IN1_SOCK="$SOCK"
@@ -304,10 +233,7 @@ if [ "$AFTER_STATUS" != 200 ]; then
 	echo "bench-hall: the staff session no longer opens the inbox after the run ($AFTER_STATUS)" >&2
 	status=1
 fi
-errors="$(grep -cE '^[0-9TZ:-]+ error |ERROR: |runtime error:' "$LOG")"
-if [ "$errors" != 0 ]; then
-	echo "bench-hall: the server logged $errors errors:" >&2
-	grep -E '^[0-9TZ:-]+ error |ERROR: |runtime error:' "$LOG" | sort | uniq -c | sort -rn | head -10 >&2
+if ! server_errors; then
 	status=1
 else
 	echo "server log: no errors"

@@ -18,7 +18,9 @@
 # BENCH_ACCESS_LOG (default: a file in the temporary folder; "none" for off).
 set -u
 cd "$(dirname "$0")/.." || exit 2
+. ./bench/lib.sh
 
+TAG=bench
 BIN="${YIZHAN_BIN:-build/rel/yizhan}"
 THREADS="${BENCH_THREADS:-2}"
 CONNS="${BENCH_CONNECTIONS:-64}"
@@ -26,95 +28,32 @@ DURATION="${BENCH_DURATION:-10s}"
 WARMUP="${BENCH_WARMUP:-2s}"
 TARGET_RATIO=0.6
 TARGET_P99_MS=5
-
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
+STOP_WAIT=10
+START_WAIT=200
 
 [ -x "$BIN" ] || die "$BIN not found; run make build/rel/yizhan"
-for tool in wrk curl python3; do
-	command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (scripts/deps.sh test)"
-done
+need_tools wrk curl python3
 
 TMP="$(mktemp -d /tmp/yizhan-bench-XXXXXX)"
 DATA="$TMP/data"
 LOG="$TMP/server.log"
 ACCESS="${BENCH_ACCESS_LOG:-$TMP/access.log}"
 [ "$ACCESS" = none ] && ACCESS=""
+SERVER_ACCESS_LOG="$ACCESS"
 PID=""
-
-stop_server() {
-	[ -n "$PID" ] || return 0
-	kill -TERM "$PID" 2>/dev/null
-	i=0
-	while kill -0 "$PID" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if kill -0 "$PID" 2>/dev/null; then
-		echo "bench: server did not stop within 10 s of SIGTERM; killing it" >&2
-		kill -KILL "$PID" 2>/dev/null
-	fi
-	wait "$PID" 2>/dev/null
-	PID=""
-}
-trap 'stop_server; rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-	python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+cleanup_on_exit
 
 # ---------- start the server ----------
 
-for attempt in 1 2 3; do
-	PORT="$(free_port)" || die "no free port"
-	BASE="http://127.0.0.1:$PORT"
+server_prepare() { # each attempt starts from a fresh demo and log
 	rm -rf "$DATA"
-	YIZHAN_ACCESS_LOG="$ACCESS" "$BIN" serve --demo --data "$DATA" --port "$PORT" >"$LOG" 2>&1 &
-	PID=$!
-	i=0
-	while [ $i -lt 200 ] && kill -0 "$PID" 2>/dev/null; do
-		curl -sf -o /dev/null "$BASE/api/v1" && break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	curl -sf -o /dev/null "$BASE/api/v1" && break
-	echo "bench: server did not start on port $PORT (attempt $attempt)" >&2
-	tail -20 "$LOG" >&2
-	stop_server
-	[ "$attempt" = 3 ] && exit 1
-done
+	: >"$LOG"
+}
+start_server || exit 1
 
 # ---------- sign in as staff: password, then the TOTP code ----------
 
-CRED="$DATA/demo-credentials.txt"
-PW="$(awk '$1 == "zhang.amr" { print $2 }' "$CRED")"
-[ -n "$PW" ] || die "no zhang.amr in $CRED"
-JAR="$TMP/cookies"
-ANSWER="$(curl -sf -c "$JAR" -H 'Content-Type: application/json' \
-	-d "{\"login\":\"zhang.amr\",\"password\":\"$PW\"}" "$BASE/api/v1/session")" ||
-	die "POST /api/v1/session failed"
-case "$ANSWER" in
-*'"totp_required"'*) ;;
-*) die "expected totp_required from POST /api/v1/session, got: $ANSWER" ;;
-esac
-CSRF="$(printf '%s' "$ANSWER" | sed -n 's/.*"csrf_token":"\([0-9a-f]*\)".*/\1/p')"
-CODE="$("$BIN" --data "$DATA" user otp zhang.amr 2>>"$LOG" | tr -d '[:space:]')"
-case "$CODE" in
-[0-9][0-9][0-9][0-9][0-9][0-9]) ;;
-*) die "yizhan user otp zhang.amr printed '$CODE'" ;;
-esac
-ANSWER="$(curl -s -b "$JAR" -c "$JAR" -H 'Content-Type: application/json' -H "X-CSRF-Token: $CSRF" \
-	-d "{\"code\":\"$CODE\"}" "$BASE/api/v1/session/totp")"
-case "$ANSWER" in
-*'"state":"ok"'*) ;;
-*) die "TOTP step failed: $ANSWER" ;;
-esac
-SID="$(awk '$6 == "yz_sid" { print $7 }' "$JAR")"
-[ -n "$SID" ] || die "no yz_sid cookie after sign-in"
+sign_in_totp zhang.amr "$TMP/cookies"
 
 # ---------- the three targets, each checked before it is measured ----------
 
@@ -145,15 +84,6 @@ DESK_BYTES="$(check desk "$BASE/desk" '张晓红' "yz_sid=$SID")" || exit 1
 
 # ---------- measure ----------
 
-# wrk latency to milliseconds: 812.00us, 1.53ms, 2.01s, 1.00m
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-		if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
-		else if (u == "h") n *= 3600000
-		printf "%.3f", n }'
-}
-
 run() { # name url [header]
 	name="$1"
 	out="$TMP/wrk-$name.txt"
@@ -164,15 +94,8 @@ run() { # name url [header]
 		wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$2" >/dev/null 2>&1
 		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$2" >"$out" 2>&1
 	fi
-	rps="$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
-	p99="$(awk '$1 == "99%" { print $2 }' "$out")"
-	[ -n "$rps" ] && [ -n "$p99" ] || {
-		cat "$out" >&2
-		die "$name: could not read wrk's output"
-	}
-	bad="$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")"
-	sockerr="$(sed -n 's/^ *Socket errors: *//p' "$out")"
-	eval "RPS_$name=\$rps P99_$name=\$(to_ms \$p99) BAD_$name=\${bad:-0} SOCK_$name=\"\$sockerr\""
+	wrk_figures "$out" || die "$name: could not read wrk's output"
+	eval "RPS_$name=\$RPS P99_$name=\$P99 BAD_$name=\$BAD SOCK_$name=\$SOCK"
 }
 
 echo "bench: yizhan $("$BIN" version | awk '{ print $2 }') on $BASE, $(nproc) CPUs, $(wrk --version 2>&1 | head -1 | awk '{ print $1, $2 }')"
@@ -258,10 +181,7 @@ if [ -n "$ACCESS" ] && [ -f "$ACCESS" ]; then
 fi
 warnings="$(grep -cE '^[0-9TZ:-]+ warn ' "$LOG")"
 [ "$warnings" != 0 ] && grep -E '^[0-9TZ:-]+ warn ' "$LOG" | sort | uniq -c | sort -rn | head -10
-errors="$(grep -cE '^[0-9TZ:-]+ error |ERROR: |runtime error:' "$LOG")"
-if [ "$errors" != 0 ]; then
-	echo "bench: the server logged $errors errors:" >&2
-	grep -E '^[0-9TZ:-]+ error |ERROR: |runtime error:' "$LOG" | sort | uniq -c | sort -rn | head -10 >&2
+if ! server_errors; then
 	status=1
 else
 	echo "server log: no errors ($warnings warnings)"

@@ -221,6 +221,13 @@ static int cmd_serve(struct env *e, int argc, char **argv)
 			return 2;
 		}
 	}
+	/* Process definitions are checked first: a bad file stops the server here,
+	 * and the demo's cases need them. */
+	if (procdef_load_all(embed_processes, &err) != 0) {
+		fprintf(stderr, "yizhan: process definitions: %s\n", err);
+		free(err);
+		return 1;
+	}
 	if (demo && portal_demo_seed(e->st, &e->keys, e->conf.data) != 0) {
 		fprintf(stderr, "yizhan: seeding the demo failed\n");
 		return 1;
@@ -236,11 +243,6 @@ static int cmd_serve(struct env *e, int argc, char **argv)
 		log_warn("audit: checkpoint at start failed");
 	if (tmpl_set_load(embed_templates, &ts, &err) != 0) {
 		fprintf(stderr, "yizhan: templates: %s\n", err);
-		goto out;
-	}
-	/* Process definitions are checked at start: a bad file stops the server here. */
-	if (procdef_load_all(embed_processes, &err) != 0) {
-		fprintf(stderr, "yizhan: process definitions: %s\n", err);
 		goto out;
 	}
 	int pool_size = e->conf.pool;

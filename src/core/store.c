@@ -728,7 +728,7 @@ static char *mig_text(const struct store *st, const struct mig *m, const char **
 			if (strncmp(open, subst[i].key, strlen(subst[i].key)) == 0)
 				break;
 		if (i == sizeof(subst) / sizeof(subst[0])) {
-			*why = "unknown {{placeholder}} (known: {{pk}}, {{blob}})";
+			*why = "unknown {{...}} substitution (known: {{pk}}, {{blob}})";
 			goto fail;
 		}
 		if (buf_addstr(&b, st->driver == STORE_PG ? subst[i].pg : subst[i].sqlite) != 0)

@@ -1,7 +1,7 @@
 /*
  * store: one interface, two drivers (SQLite, PostgreSQL via libpq).
  *
- * SQL is written once, in the subset both accept, with $1..$N placeholders.
+ * SQL is written once, in the subset both accept, with $1..$N parameters.
  * The SQLite driver binds by name ("$1", "$2", ...) through
  * sqlite3_bind_parameter_index, because SQLite numbers $N by first
  * appearance.  RETURNING and INSERT ... ON CONFLICT work on both.
@@ -139,7 +139,7 @@ void store_pool_free(struct store_pool *p);
  *   {{blob}}  -> BLOB | BYTEA
  * Returns 0 or -1 (logged, with the file name).  Must not be called inside
  * a transaction.  Files not ending in ".sql" are ignored; a ".sql" name of
- * another shape, two files with one number, or an unknown {{placeholder}}
+ * another shape, two files with one number, or an unknown {{...}} substitution
  * is an error.  Migration files must not contain BEGIN/COMMIT.  On
  * PostgreSQL each migration's transaction takes pg_advisory_xact_lock(4242)
  * and re-checks the record, so nodes starting together apply each once.

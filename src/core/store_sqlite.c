@@ -5,7 +5,7 @@
  * connection is opened with SQLITE_OPEN_NOMUTEX.  Statements are prepared
  * once (SQLITE_PREPARE_PERSISTENT) and cached by the SQL text's address;
  * parameters are bound by name ("$1", "$2", ...) because SQLite numbers
- * $N placeholders by first appearance.
+ * $N parameters by first appearance.
  */
 #include "core/store.h"
 #include "core/store_int.h"
@@ -205,7 +205,7 @@ static int sq_prepare(struct store *st, const char *sql, struct sq_stmt **out)
 		const char *name = sqlite3_bind_parameter_name(s->stmt, i);
 		int n = sq_param_number(name);
 		if (n == 0) {
-			store_seterr(st, "placeholder %s: only $1, $2, ... are supported", name ? name : "?");
+			store_seterr(st, "parameter %s: only $1, $2, ... are supported", name ? name : "?");
 			rc = STORE_ERR;
 			goto fail;
 		}

@@ -640,7 +640,7 @@ static void test_migrations_bad(void **state)
 		MIG_END,
 	};
 	assert_int_equal(store_migrate_files(st, typo), -1);
-	assert_non_null(strstr(store_errmsg(st), "placeholder"));
+	assert_non_null(strstr(store_errmsg(st), "substitution"));
 	assert_int_equal(store_query_int(st, "SELECT count(*) FROM schema_migrations", NULL, 0, &n),
 			 STORE_OK);
 	assert_int_equal(n, 1);

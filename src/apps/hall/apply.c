@@ -66,18 +66,6 @@ static const char *const sql[S__MAX] = {
 
 /* ------------------------------------------------------------ helpers */
 
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-	return v ? v : "";
-}
-
-static int64_t jint(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	return json_is_integer(v) ? json_integer_value(v) : 0;
-}
-
 static const char *data_dir(void)
 {
 	return http_ctx()->conf->data;
@@ -209,11 +197,11 @@ static int apply_allowed(struct req *r, json_t *item)
 		resp_error(r, 404, MSG_HALL_ITEM_NOT_FOUND, NULL);
 		return -1;
 	}
-	if (jint(item, "depth") < 3) {
+	if (hall_jint(item, "depth") < 3) {
 		resp_error(r, 403, MSG_HALL_APPLY_NOT_ONLINE, NULL);
 		return -1;
 	}
-	const char *aud = jstr(item, "audience");
+	const char *aud = hall_jstr0(item, "audience");
 	if (r->who.kind == ACCT_CITIZEN && strcmp(aud, "enterprise") == 0) {
 		resp_error(r, 403, MSG_HALL_APPLY_ENTERPRISE_ONLY, NULL);
 		return -1;
@@ -247,17 +235,17 @@ static const struct field_spec *apply_spec(struct req *r, json_t *item, int subm
 	for (size_t i = 0; i < nmat; i++) {
 		json_t *m = json_array_get(mats, i);
 		struct field_spec *s = &spec[nform + i];
-		s->name = arena_strdup(r->arena, jstr(m, "code"));
+		s->name = arena_strdup(r->arena, hall_jstr0(m, "code"));
 		s->type = FT_FILE;
 		s->flags = submit && json_is_true(json_object_get(m, "required")) ? FS_REQUIRED : 0;
 		s->max = MATERIAL_MAX;
-		s->label = arena_strdup(r->arena, jstr(m, "name"));
+		s->label = arena_strdup(r->arena, hall_jstr0(m, "name"));
 	}
 	struct field_spec *a = &spec[nform + nmat];
 	a->name = "action";
 	a->type = FT_CHOICE;
 	a->flags = FS_REQUIRED;
-	a->choices = process_has_draft(jstr(item, "process")) ? actions_draft : actions_submit;
+	a->choices = process_has_draft(hall_jstr0(item, "process")) ? actions_draft : actions_submit;
 	a->label = "操作";
 	return spec;
 }
@@ -265,7 +253,7 @@ static const struct field_spec *apply_spec(struct req *r, json_t *item, int subm
 /* The hint shown under a form field of type t. */
 static const char *type_hint(struct req *r, const char *t, json_t *f)
 {
-	json_int_t max = jint(f, "max");
+	json_int_t max = hall_jint(f, "max");
 	if (strcmp(t, "idcard") == 0)
 		return "18 位，最后一位可能是 X";
 	if (strcmp(t, "uscc") == 0)
@@ -294,9 +282,9 @@ static void apply_ctx(struct req *r, json_t *ctx, json_t *item, json_t *values, 
 	size_t i;
 	json_t *f;
 	json_array_foreach(json_object_get(item, "form"), i, f) {
-		const char *name = jstr(f, "name"), *t = jstr(f, "type");
+		const char *name = hall_jstr0(f, "name"), *t = hall_jstr0(f, "type");
 		json_t *v = json_object_get(values, name);
-		json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:b}", "name", name, "label", jstr(f, "label"),
+		json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:b}", "name", name, "label", hall_jstr0(f, "label"),
 				      "type", t, "required", json_is_true(json_object_get(f, "required")),
 				      "is_textarea", strcmp(t, "textarea") == 0, "is_choice",
 				      strcmp(t, "choice") == 0, "is_input",
@@ -309,8 +297,8 @@ static void apply_ctx(struct req *r, json_t *ctx, json_t *item, json_t *values, 
 		json_object_set_new(o, "input_type", json_string(itype));
 		if (strcmp(t, "int") == 0)
 			json_object_set_new(o, "numeric", json_true());
-		if ((strcmp(t, "text") == 0 || strcmp(t, "textarea") == 0) && jint(f, "max") > 0)
-			json_object_set_new(o, "maxlength", json_integer(jint(f, "max")));
+		if ((strcmp(t, "text") == 0 || strcmp(t, "textarea") == 0) && hall_jint(f, "max") > 0)
+			json_object_set_new(o, "maxlength", json_integer(hall_jint(f, "max")));
 		if (v != NULL) {
 			if (json_is_string(v))
 				json_object_set(o, "value", v);
@@ -335,17 +323,17 @@ static void apply_ctx(struct req *r, json_t *ctx, json_t *item, json_t *values, 
 	json_t *mats = json_array();
 	json_array_foreach(json_object_get(item, "materials"), i, f) {
 		json_t *o = json_deep_copy(f);
-		const char *err = json_string_value(json_object_get(errors, jstr(f, "code")));
+		const char *err = json_string_value(json_object_get(errors, hall_jstr0(f, "code")));
 		if (err)
 			json_object_set_new(o, "error", json_string(err));
 		json_array_append_new(mats, o);
 	}
-	json_object_set_new(ctx, "title", json_sprintf("在线申请：%s", jstr(item, "name")));
+	json_object_set_new(ctx, "title", json_sprintf("在线申请：%s", hall_jstr0(item, "name")));
 	json_object_set(ctx, "item", item);
 	json_object_set_new(ctx, "fields", fields);
 	json_object_set_new(ctx, "materials", mats);
 	json_object_set_new(ctx, "has_materials", json_boolean(json_array_size(mats) > 0));
-	json_object_set_new(ctx, "has_draft", json_boolean(process_has_draft(jstr(item, "process"))));
+	json_object_set_new(ctx, "has_draft", json_boolean(process_has_draft(hall_jstr0(item, "process"))));
 	if (json_object_get(ctx, "idem") == NULL) {
 		char idem[33];
 		random_hex(idem, 16);
@@ -381,15 +369,15 @@ static void hall_apply_form_fill(struct req *r, json_t *ctx)
 	json_object_set_new(ctx, "values", values);
 	apply_ctx(r, ctx, item, values, json_object_get(ctx, "errors"));
 	json_t *err = json_object_get(ctx, "error");
-	const char *field = jstr(err, "field");
+	const char *field = hall_jstr0(err, "field");
 	size_t i;
 	json_t *f;
 	json_array_foreach(json_object_get(item, "form"), i, f)
-		if (strcmp(jstr(f, "name"), field) == 0)
-			json_object_set_new(err, "label", json_string(jstr(f, "label")));
+		if (strcmp(hall_jstr0(f, "name"), field) == 0)
+			json_object_set_new(err, "label", json_string(hall_jstr0(f, "label")));
 	json_array_foreach(json_object_get(item, "materials"), i, f)
-		if (strcmp(jstr(f, "code"), field) == 0)
-			json_object_set_new(err, "label", json_string(jstr(f, "name")));
+		if (strcmp(hall_jstr0(f, "code"), field) == 0)
+			json_object_set_new(err, "label", json_string(hall_jstr0(f, "name")));
 	json_object_set_new(ctx, "retry_files", json_true());
 	json_decref(item);
 }
@@ -411,8 +399,8 @@ static int store_uploads(struct req *r, json_t *item, struct attach *out, int *n
 		size_t k;
 		json_t *m;
 		json_array_foreach(mats, k, m)
-			if (strcmp(jstr(m, "code"), up->field) == 0)
-				label = jstr(m, "name");
+			if (strcmp(hall_jstr0(m, "code"), up->field) == 0)
+				label = hall_jstr0(m, "name");
 		if (label == NULL) {
 			field_fail(r, 400, MSG_FIELD_UNKNOWN, up->field);
 			return -1;
@@ -455,8 +443,8 @@ static int api_files(struct req *r, json_t *item, json_t *files, struct attach *
 		size_t i;
 		json_t *m;
 		json_array_foreach(json_object_get(item, "materials"), i, m)
-			if (strcmp(jstr(m, "code"), k) == 0)
-				label = jstr(m, "name");
+			if (strcmp(hall_jstr0(m, "code"), k) == 0)
+				label = hall_jstr0(m, "name");
 		if (label == NULL) {
 			field_fail(r, 400, MSG_FIELD_UNKNOWN, k);
 			return -1;
@@ -503,14 +491,14 @@ static const char *missing_material(json_t *item, const struct attach *att, int 
 			continue;
 		int found = 0;
 		for (int k = 0; k < n && !found; k++)
-			found = strcmp(att[k].label, jstr(m, "name")) == 0;
+			found = strcmp(att[k].label, hall_jstr0(m, "name")) == 0;
 		size_t j;
 		json_t *a;
 		json_array_foreach(have, j, a)
-			if (!found && strcmp(jstr(a, "label"), jstr(m, "name")) == 0)
+			if (!found && strcmp(hall_jstr0(a, "label"), hall_jstr0(m, "name")) == 0)
 				found = 1;
 		if (!found)
-			return jstr(m, "code");
+			return hall_jstr0(m, "code");
 	}
 	return NULL;
 }
@@ -576,16 +564,16 @@ static void apply(struct req *r)
 	}
 	data = json_deep_copy(r->in);
 	json_object_del(data, "action");
-	json_object_set_new(data, "item_code", json_string(jstr(item, "code")));
+	json_object_set_new(data, "item_code", json_string(hall_jstr0(item, "code")));
 	struct buf special = BUF_INIT(4096);
 	size_t i;
 	json_t *s;
 	json_array_foreach(json_object_get(item, "special_steps"), i, s)
 		if (json_is_true(json_object_get(s, "counts")))
-			buf_addf(&special, "%s%s", special.len ? "," : "", jstr(s, "state"));
-	const char *subject = arena_printf(r->arena, "%s（%s）", jstr(item, "name"), r->who.name ? r->who.name : "");
-	struct case_new n = { jstr(item, "process"), jint(item, "dept_id"), r->who.user_id, subject,
-			      jstr(item, "code"), (int)jint(item, "statutory_days"), (int)jint(item, "promised_days"),
+			buf_addf(&special, "%s%s", special.len ? "," : "", hall_jstr0(s, "state"));
+	const char *subject = arena_printf(r->arena, "%s（%s）", hall_jstr0(item, "name"), r->who.name ? r->who.name : "");
+	struct case_new n = { hall_jstr0(item, "process"), hall_jint(item, "dept_id"), r->who.user_id, subject,
+			      hall_jstr0(item, "code"), (int)hall_jint(item, "statutory_days"), (int)hall_jint(item, "promised_days"),
 			      special.len ? arena_strdup(r->arena, special.data) : NULL, tail[0] ? tail : NULL, data };
 	buf_release(&special);
 	struct case_actor who = applicant_actor(r);
@@ -606,7 +594,7 @@ static void apply(struct req *r)
 		char pr[CASE_TRACKING_PRINT_LEN + 1];
 		case_tracking_print(tracking, pr);
 		resp_json(r, 201, json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)id, "tracking", tracking,
-					    "tracking_print", pr, "state", cj ? jstr(cj, "state") : "",
+					    "tracking_print", pr, "state", cj ? hall_jstr0(cj, "state") : "",
 					    "href", arena_printf(r->arena, "/hall/cases/%lld", (long long)id)));
 		json_decref(cj);
 		goto out;
@@ -633,7 +621,7 @@ static json_t *timeline_ctx(struct req *r, int64_t id, int anonymous)
 	size_t i;
 	json_t *e;
 	json_array_foreach(tl, i, e) {
-		json_object_set_new(e, "at_text", json_string(time_text(r, jint(e, "at"))));
+		json_object_set_new(e, "at_text", json_string(time_text(r, hall_jint(e, "at"))));
 		if (anonymous) {
 			json_object_del(e, "actor");
 			json_object_del(e, "body");
@@ -649,7 +637,7 @@ static json_t *missing_list(json_t *timeline)
 	json_t *out = json_array();
 	for (size_t i = json_array_size(timeline); i-- > 0;) {
 		json_t *e = json_array_get(timeline, i);
-		if (strcmp(jstr(e, "name"), "send_back") != 0)
+		if (strcmp(hall_jstr0(e, "name"), "send_back") != 0)
 			continue;
 		json_t *ml = json_object_get(json_object_get(e, "data"), "missing_list");
 		if (json_is_array(ml)) {
@@ -683,7 +671,7 @@ static void attachments_ctx(struct req *r, json_t *cj)
 {
 	size_t i;
 	json_t *a;
-	int64_t id = jint(cj, "id");
+	int64_t id = hall_jint(cj, "id");
 	json_t *all = json_object_get(cj, "attachments");
 	for (i = json_array_size(all); i-- > 0;)
 		if (!json_is_true(json_object_get(json_array_get(all, i), "public")) &&
@@ -691,22 +679,22 @@ static void attachments_ctx(struct req *r, json_t *cj)
 			json_array_remove(all, i);
 	json_array_foreach(all, i, a) {
 		struct file_info fi;
-		if (files_get(r->st, jint(a, "file_id"), &fi) == 0) {
+		if (files_get(r->st, hall_jint(a, "file_id"), &fi) == 0) {
 			json_object_set_new(a, "name", json_string(fi.name ? fi.name : ""));
 			json_object_set_new(a, "mime", json_string(fi.mime ? fi.mime : ""));
 			json_object_set_new(a, "size_kb", json_integer((fi.size + 1023) / 1024));
 			file_info_release(&fi);
 		}
 		json_object_set_new(a, "href", json_sprintf("/hall/files/%lld?case=%lld",
-							    (long long)jint(a, "file_id"), (long long)id));
-		json_object_set_new(a, "at_text", json_string(time_text(r, jint(a, "created_at"))));
+							    (long long)hall_jint(a, "file_id"), (long long)id));
+		json_object_set_new(a, "at_text", json_string(time_text(r, hall_jint(a, "created_at"))));
 	}
 }
 
 /* The "next step" words for a case in state (from the applicant's point of view). */
 static const char *next_step(json_t *cj)
 {
-	const char *st = jstr(cj, "state");
+	const char *st = hall_jstr0(cj, "state");
 	if (json_is_true(json_object_get(cj, "final")))
 		return "已办结";
 	if (strcmp(st, "draft") == 0)
@@ -776,11 +764,11 @@ static void timeline_details(json_t *ctx, json_t *cj, json_t *tl)
 		return;
 	for (i = json_array_size(tl); i-- > 0;) {
 		e = json_array_get(tl, i);
-		if (strcmp(jstr(e, "kind"), "action") != 0 || !json_is_true(json_object_get(e, "public")))
+		if (strcmp(hall_jstr0(e, "kind"), "action") != 0 || !json_is_true(json_object_get(e, "public")))
 			continue;
 		json_t *det = json_object_get(e, "details");
-		if (strcmp(jstr(e, "to"), jstr(cj, "state")) == 0 && json_array_size(det) > 0)
-			decision = json_pack("{s:s,s:O}", "title", jstr(cj, "state_title"), "details", det);
+		if (strcmp(hall_jstr0(e, "to"), hall_jstr0(cj, "state")) == 0 && json_array_size(det) > 0)
+			decision = json_pack("{s:s,s:O}", "title", hall_jstr0(cj, "state_title"), "details", det);
 		break;
 	}
 	if (decision != NULL)
@@ -817,8 +805,8 @@ static json_t *case_person_ctx(struct req *r, int64_t id)
 		return NULL;
 	}
 	attachments_ctx(r, cj);
-	json_t *item = hall_item_json(r->st, 0, jstr(cj, "item_code"));
-	json_t *ctx = json_pack("{s:s,s:o,s:o}", "title", jstr(cj, "subject"), "case", cj, "timeline", tl);
+	json_t *item = hall_item_json(r->st, 0, hall_jstr0(cj, "item_code"));
+	json_t *ctx = json_pack("{s:s,s:o,s:o}", "title", hall_jstr0(cj, "subject"), "case", cj, "timeline", tl);
 	timeline_details(ctx, cj, tl);
 	/* the applicant's materials; an issued certificate has its own panel */
 	json_t *files = json_array();
@@ -826,23 +814,23 @@ static json_t *case_person_ctx(struct req *r, int64_t id)
 	json_t *a;
 	json_array_foreach(json_object_get(cj, "attachments"), i, a)
 		if (!json_is_integer(json_object_get(cert, "file_id")) ||
-		    jint(a, "file_id") != jint(cert, "file_id"))
+		    hall_jint(a, "file_id") != hall_jint(cert, "file_id"))
 			json_array_append(files, a);
 	json_object_set_new(ctx, "files", files);
 	json_object_set_new(ctx, "certificate", cert);
 	json_object_set_new(ctx, "rating", rating);
 	json_t *clocks = json_object_get(cj, "clocks");
-	const char *cs = jstr(clocks, "state");
+	const char *cs = hall_jstr0(clocks, "state");
 	json_object_set_new(ctx, "clock_stopped", json_boolean(strcmp(cs, "stop") == 0));
 	json_object_set_new(ctx, "clock_started", json_boolean(json_is_string(json_object_get(clocks, "started"))));
-	json_object_set_new(ctx, "created_text", json_string(time_text(r, jint(cj, "created_at"))));
+	json_object_set_new(ctx, "created_text", json_string(time_text(r, hall_jint(cj, "created_at"))));
 	json_object_set_new(ctx, "next_step", json_string(next_step(cj)));
-	const char *st = jstr(cj, "state");
+	const char *st = hall_jstr0(cj, "state");
 	json_object_set_new(ctx, "is_draft", json_boolean(strcmp(st, "draft") == 0));
 	json_object_set_new(ctx, "is_correction", json_boolean(strcmp(st, "correction") == 0));
 	json_object_set_new(ctx, "has_receipt", json_boolean(strcmp(st, "draft") != 0 && strcmp(st, "withdrawn") != 0));
 	json_array_foreach(json_object_get(cj, "actions"), i, a) {
-		const char *act = jstr(a, "action");
+		const char *act = hall_jstr0(a, "action");
 		if (strcmp(act, "submit") == 0 || strcmp(act, "resubmit") == 0 || strcmp(act, "withdraw") == 0)
 			json_object_set_new(ctx, arena_printf(r->arena, "can_%s", act), json_true());
 	}
@@ -854,7 +842,7 @@ static json_t *case_person_ctx(struct req *r, int64_t id)
 			int have = 0;
 			size_t k;
 			json_array_foreach(json_object_get(cj, "attachments"), k, a)
-				if (strcmp(jstr(a, "label"), jstr(m, "name")) == 0)
+				if (strcmp(hall_jstr0(a, "label"), hall_jstr0(m, "name")) == 0)
 					have = 1;
 			json_t *o = json_deep_copy(m);
 			json_object_set_new(o, "attached", json_boolean(have));
@@ -866,10 +854,10 @@ static json_t *case_person_ctx(struct req *r, int64_t id)
 		json_t *form = json_array();
 		json_t *data = json_object_get(cj, "data"), *f;
 		json_array_foreach(json_object_get(item, "form"), i, f) {
-			json_t *v = json_object_get(data, jstr(f, "name"));
+			json_t *v = json_object_get(data, hall_jstr0(f, "name"));
 			if (v == NULL)
 				continue;
-			json_t *o = json_pack("{s:s}", "label", jstr(f, "label"));
+			json_t *o = json_pack("{s:s}", "label", hall_jstr0(f, "label"));
 			if (json_is_integer(v))
 				json_object_set_new(o, "value", json_sprintf("%lld", (long long)json_integer_value(v)));
 			else
@@ -977,7 +965,7 @@ static int case_action(struct req *r, int64_t id, const char **action_out)
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		goto out;
 	}
-	item = hall_item_json(r->st, 0, jstr(cj, "item_code"));
+	item = hall_item_json(r->st, 0, hall_jstr0(cj, "item_code"));
 	if (item == NULL)
 		item = json_pack("{s:[],s:[]}", "materials", "form");
 	if (r->is_api) {
@@ -988,20 +976,20 @@ static int case_action(struct req *r, int64_t id, const char **action_out)
 	size_t nmat = r->is_api ? 0 : json_array_size(mats);
 	struct field_spec *spec = arena_alloc(r->arena, (nmat + 4) * sizeof *spec);
 	spec[0] = (struct field_spec){ "action", FT_CHOICE, FS_REQUIRED, 0, 0,
-				       applicant_actions(r, jstr(cj, "process")), "操作" };
+				       applicant_actions(r, hall_jstr0(cj, "process")), "操作" };
 	spec[1] = (struct field_spec){ "version", FT_INT, FS_REQUIRED, 1, INT64_MAX, NULL, "版本" };
 	spec[2] = (struct field_spec){ "comment", FT_TEXTAREA, 0, 0, 1000, NULL, "说明" };
 	for (size_t i = 0; i < nmat; i++) {
 		json_t *m = json_array_get(mats, i);
-		spec[3 + i] = (struct field_spec){ arena_strdup(r->arena, jstr(m, "code")), FT_FILE, 0, 0,
-						   MATERIAL_MAX, NULL, arena_strdup(r->arena, jstr(m, "name")) };
+		spec[3 + i] = (struct field_spec){ arena_strdup(r->arena, hall_jstr0(m, "code")), FT_FILE, 0, 0,
+						   MATERIAL_MAX, NULL, arena_strdup(r->arena, hall_jstr0(m, "name")) };
 	}
 	if (req_check(r, spec) != 0)
 		goto out;
 	const char *action = req_in_str(r, "action");
 	int64_t version = req_in_int(r, "version", 0);
 	/* A stale page changes nothing, materials included. */
-	if (version != jint(cj, "version")) {
+	if (version != hall_jint(cj, "version")) {
 		resp_error(r, 409, MSG_HALL_CASE_CONFLICT, "version");
 		goto out;
 	}
@@ -1073,25 +1061,25 @@ static void hall_page_receipt(struct req *r)
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return;
 	}
-	if (strcmp(jstr(cj, "state"), "draft") == 0) {
+	if (strcmp(hall_jstr0(cj, "state"), "draft") == 0) {
 		json_decref(cj);
 		json_decref(tl);
 		resp_redirect(r, arena_printf(r->arena, "/hall/cases/%lld", (long long)id));
 		return;
 	}
-	json_int_t at = jint(cj, "created_at");
+	json_int_t at = hall_jint(cj, "created_at");
 	size_t i;
 	json_t *e;
 	json_array_foreach(tl, i, e)
-		if (strcmp(jstr(e, "name"), "submit") == 0 || strcmp(jstr(e, "name"), "resubmit") == 0)
-			at = jint(e, "at");
+		if (strcmp(hall_jstr0(e, "name"), "submit") == 0 || strcmp(hall_jstr0(e, "name"), "resubmit") == 0)
+			at = hall_jint(e, "at");
 	json_decref(tl);
-	const char *url = track_url(r, jstr(cj, "tracking"));
+	const char *url = track_url(r, hall_jstr0(cj, "tracking"));
 	char *qr = qr_data_uri(url);
 	char tail[5];
 	if (phone_tail(r, tail) != 0)
 		tail[0] = '\0';
-	json_t *item = hall_item_json(r->st, 0, jstr(cj, "item_code"));
+	json_t *item = hall_item_json(r->st, 0, hall_jstr0(cj, "item_code"));
 	json_t *prom = json_object_get(json_object_get(cj, "clocks"), "promised");
 	json_t *ctx = json_pack("{s:s,s:o,s:s,s:s,s:s}", "title", "受理回执", "case", cj, "submitted_text",
 				time_text(r, at), "track_url", url, "phone_tail", tail);
@@ -1168,9 +1156,9 @@ static json_t *my_cases(struct req *r, int64_t after, int limit)
 			return NULL;
 		}
 		json_object_set_new(cj, "next_step", json_string(next_step(cj)));
-		json_object_set_new(cj, "created_text", json_string(time_text(r, jint(cj, "created_at"))));
-		json_object_set_new(cj, "needs_me", json_boolean(strcmp(jstr(cj, "state"), "draft") == 0 ||
-								 strcmp(jstr(cj, "state"), "correction") == 0));
+		json_object_set_new(cj, "created_text", json_string(time_text(r, hall_jint(cj, "created_at"))));
+		json_object_set_new(cj, "needs_me", json_boolean(strcmp(hall_jstr0(cj, "state"), "draft") == 0 ||
+								 strcmp(hall_jstr0(cj, "state"), "correction") == 0));
 		json_object_del(cj, "attachments");
 		json_array_append_new(items, cj);
 	}
@@ -1294,7 +1282,7 @@ static int track_lookup(struct req *r, const char *code, const char *phone, json
 		json_object_del(a, "id");
 	}
 	json_object_set_new(cj, "timeline", tl);
-	json_object_set_new(cj, "created_text", json_string(time_text(r, jint(cj, "created_at"))));
+	json_object_set_new(cj, "created_text", json_string(time_text(r, hall_jint(cj, "created_at"))));
 	*out = cj;
 	return 0;
 }
@@ -1405,8 +1393,8 @@ static void hall_api_case_action(struct req *r)
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return;
 	}
-	resp_json(r, 200, json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)id, "state", jstr(cj, "state"),
-				    "state_title", jstr(cj, "state_title"), "version", (json_int_t)jint(cj, "version")));
+	resp_json(r, 200, json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)id, "state", hall_jstr0(cj, "state"),
+				    "state_title", hall_jstr0(cj, "state_title"), "version", (json_int_t)hall_jint(cj, "version")));
 	json_decref(cj);
 }
 

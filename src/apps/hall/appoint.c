@@ -187,18 +187,6 @@ static const char *const sql[S__MAX] = {
 
 /* ------------------------------------------------------------ helpers */
 
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-	return v ? v : "";
-}
-
-static int64_t jint(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-}
-
 /* A failure answered with the field named: the form again on pages with one, JSON on the API. */
 static void fail(struct req *r, int status, enum msg_id why, const char *field)
 {
@@ -634,12 +622,12 @@ static int appt_notify(struct req *r, int64_t user, int64_t id, enum msg_id titl
 static int64_t book(struct req *r, const char *item_code, const char *key, const char **code_out)
 {
 	json_t *item = hall_item_json(r->st, 0, item_code);
-	if (item == NULL || strcmp(jstr(item, "status"), "published") != 0) {
+	if (item == NULL || strcmp(hall_jstr0(item, "status"), "published") != 0) {
 		json_decref(item);
 		resp_error(r, 404, MSG_HALL_ITEM_NOT_FOUND, NULL);
 		return -1;
 	}
-	const char *item_name = arena_strdup(r->arena, jstr(item, "name"));
+	const char *item_name = arena_strdup(r->arena, hall_jstr0(item, "name"));
 	json_decref(item);
 	int64_t now = now_s(), existing = 0;
 	struct sval mv[] = { SVI(r->who.user_id), SVT(item_code), SVI(now) };
@@ -773,7 +761,7 @@ out:
 static json_t *published_item(struct req *r, const char *code)
 {
 	json_t *item = hall_item_json(r->st, 0, code);
-	if (item == NULL || strcmp(jstr(item, "status"), "published") != 0) {
+	if (item == NULL || strcmp(hall_jstr0(item, "status"), "published") != 0) {
 		json_decref(item);
 		resp_error(r, 404, MSG_HALL_ITEM_NOT_FOUND, NULL);
 		return NULL;
@@ -784,11 +772,11 @@ static json_t *published_item(struct req *r, const char *code)
 /* The booking page's context: title, item, days, has_slots, action, idem (+ appt when rescheduling). */
 static int appoint_ctx(struct req *r, json_t *ctx, json_t *item, const char *action, const char *current)
 {
-	json_t *days = item_slots(r, jstr(item, "code"), current);
+	json_t *days = item_slots(r, hall_jstr0(item, "code"), current);
 	if (days == NULL)
 		return -1;
-	json_object_set_new(ctx, "item", json_pack("{s:s,s:s,s:s}", "code", jstr(item, "code"), "name",
-						   jstr(item, "name"), "dept_name", jstr(item, "dept_name")));
+	json_object_set_new(ctx, "item", json_pack("{s:s,s:s,s:s}", "code", hall_jstr0(item, "code"), "name",
+						   hall_jstr0(item, "name"), "dept_name", hall_jstr0(item, "dept_name")));
 	json_object_set_new(ctx, "has_slots", json_boolean(json_array_size(days) > 0));
 	json_t *first = json_array_get(days, 0);
 	if (first)
@@ -810,8 +798,8 @@ static void page_appoint(struct req *r)
 	json_t *item = published_item(r, req_param(r, "code"));
 	if (item == NULL)
 		return;
-	json_t *ctx = json_pack("{s:s}", "title", arena_printf(r->arena, "预约办理：%s", jstr(item, "name")));
-	const char *action = arena_printf(r->arena, "/hall/items/%s/appoint", jstr(item, "code"));
+	json_t *ctx = json_pack("{s:s}", "title", arena_printf(r->arena, "预约办理：%s", hall_jstr0(item, "name")));
+	const char *action = arena_printf(r->arena, "/hall/items/%s/appoint", hall_jstr0(item, "code"));
 	if (appoint_ctx(r, ctx, item, action, NULL) != 0) {
 		json_decref(ctx);
 		resp_error(r, 500, MSG_HTTP_500, NULL);
@@ -847,9 +835,9 @@ static void appoint_fill(struct req *r, json_t *ctx)
 	if (item == NULL)
 		return;
 	json_object_set_new(ctx, "title", json_string(arena_printf(r->arena, "%s：%s",
-								    code ? "预约办理" : "改约", jstr(item, "name"))));
+								    code ? "预约办理" : "改约", hall_jstr0(item, "name"))));
 	if (appoint_ctx(r, ctx, item, action, req_in_str(r, "slot")) != 0)
-		log_error("appoint: slots of %s could not be read", jstr(item, "code"));
+		log_error("appoint: slots of %s could not be read", hall_jstr0(item, "code"));
 	json_decref(item);
 }
 
@@ -863,19 +851,28 @@ static void do_appoint(struct req *r)
 	resp_redirect(r, arena_printf(r->arena, "/hall/appointments?done=booked&code=%s", code));
 }
 
-/* GET /hall/appointments  ctx: items [appt_json], done, code */
-static void page_my(struct req *r)
+/* The user's appointments, newest first; NULL after answering 500. */
+static json_t *my_appointments(struct req *r)
 {
 	struct store_res *res = NULL;
 	struct sval v[] = { SVI(r->who.user_id), SVI(MY_MAX) };
 	if (store_query(r->st, sql[S_APPT_MINE], v, 2, &res) != STORE_OK) {
 		resp_error(r, 500, MSG_HTTP_500, NULL);
-		return;
+		return NULL;
 	}
 	json_t *items = json_array();
 	for (int i = 0; i < store_res_rows(res); i++)
 		json_array_append_new(items, appt_json(r, res, i));
 	store_res_free(res);
+	return items;
+}
+
+/* GET /hall/appointments  ctx: items [appt_json], done, code */
+static void page_my(struct req *r)
+{
+	json_t *items = my_appointments(r);
+	if (items == NULL)
+		return;
 	const char *done = req_in_str(r, "done");
 	const char *text = NULL;
 	if (done && strcmp(done, "booked") == 0)
@@ -911,7 +908,7 @@ static void page_reschedule(struct req *r)
 		return;
 	}
 	json_t *item = hall_item_json(r->st, 0, store_res_text(a, 0, 3));
-	json_t *ctx = json_pack("{s:s,s:o}", "title", arena_printf(r->arena, "改约：%s", jstr(item, "name")),
+	json_t *ctx = json_pack("{s:s,s:o}", "title", arena_printf(r->arena, "改约：%s", hall_jstr0(item, "name")),
 				"appt", appt_json(r, a, 0));
 	const char *action = arena_printf(r->arena, "/hall/appointments/%lld/reschedule", (long long)id);
 	store_res_free(a);
@@ -962,7 +959,7 @@ static void api_slots(struct req *r)
 	json_t *item = published_item(r, req_param(r, "code"));
 	if (item == NULL)
 		return;
-	json_t *days = item_slots(r, jstr(item, "code"), NULL);
+	json_t *days = item_slots(r, hall_jstr0(item, "code"), NULL);
 	if (days == NULL) {
 		json_decref(item);
 		resp_error(r, 500, MSG_HTTP_500, NULL);
@@ -978,7 +975,7 @@ static void api_slots(struct req *r)
 				json_object_del(s, "checked");
 		}
 	}
-	resp_json(r, 200, json_pack("{s:s,s:s,s:o}", "item", jstr(item, "code"), "item_name", jstr(item, "name"),
+	resp_json(r, 200, json_pack("{s:s,s:s,s:o}", "item", hall_jstr0(item, "code"), "item_name", hall_jstr0(item, "name"),
 				     "days", days));
 	json_decref(item);
 }
@@ -1002,16 +999,9 @@ static void api_book(struct req *r)
 /* GET /api/v1/hall/appointments */
 static void api_my(struct req *r)
 {
-	struct store_res *res = NULL;
-	struct sval v[] = { SVI(r->who.user_id), SVI(MY_MAX) };
-	if (store_query(r->st, sql[S_APPT_MINE], v, 2, &res) != STORE_OK) {
-		resp_error(r, 500, MSG_HTTP_500, NULL);
+	json_t *items = my_appointments(r);
+	if (items == NULL)
 		return;
-	}
-	json_t *items = json_array();
-	for (int i = 0; i < store_res_rows(res); i++)
-		json_array_append_new(items, appt_json(r, res, i));
-	store_res_free(res);
 	resp_json(r, 200, json_pack("{s:o,s:n}", "items", items, "next"));
 }
 
@@ -1299,7 +1289,7 @@ static void window_form_fill(struct req *r, json_t *ctx)
 	const char *p = req_param(r, "id");
 	int64_t id = p ? strtoll(p, NULL, 10) : 0;
 	json_t *values = json_object_get(ctx, "values");
-	json_t *depts = admin_depts(r, values ? jint(values, "dept_id") : 0);
+	json_t *depts = admin_depts(r, values ? hall_jint(values, "dept_id") : 0);
 	json_object_set_new(ctx, "depts", depts ? depts : json_array());
 	json_object_set_new(ctx, "is_new", json_boolean(id == 0));
 	json_object_set_new(ctx, "action", json_string(id ? arena_printf(r->arena, "/admin/hall/windows/%lld",
@@ -1652,7 +1642,7 @@ static int take(struct req *r, json_t **ticket)
 	json_t *it = hall_item_json(r->st, 0, item);
 	*ticket = json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:b,s:I,s:s,s:s}", "id", (json_int_t)id, "number", number,
 			    "dept_id", (json_int_t)dept, "dept_name", dept_name(r, dept) ? dept_name(r, dept) : "",
-			    "item_code", item, "item_name", it ? jstr(it, "name") : item, "priority", priority,
+			    "item_code", item, "item_name", it ? hall_jstr0(it, "name") : item, "priority", priority,
 			    "ahead", (json_int_t)ahead, "date", day_iso(r, day), "taken_at", hhmm(r, (int)((now - local_at(day, 0)) / 60)));
 	json_decref(it);
 	return 0;
@@ -1946,7 +1936,7 @@ static void page_counter(struct req *r)
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return;
 	}
-	json_t *ctx = json_pack("{s:s,s:o,s:I,s:s}", "title", arena_printf(r->arena, "窗口叫号：%s", jstr(win, "name")),
+	json_t *ctx = json_pack("{s:s,s:o,s:I,s:s}", "title", arena_printf(r->arena, "窗口叫号：%s", hall_jstr0(win, "name")),
 				"window", win, "waiting_count", (json_int_t)waiting, "screen_href",
 				arena_printf(r->arena, "/hall/queue/screen?dept=%lld", (long long)dept));
 	if (store_res_rows(cur))

@@ -11,6 +11,7 @@
  * the context its template receives (besides user, csrf, path).
  */
 #include "apps/hall/hall.h"
+#include "apps/hall/hall_int.h"
 #include "apps/hall/items.h"
 #include "core/account.h"
 #include "core/dept.h"
@@ -34,66 +35,13 @@ static int can_admin(struct req *r, int64_t dept)
 	return account_has_role(r->st, r->who.user_id, dept, "dept_admin") == 1;
 }
 
-static int64_t jint(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	if (json_is_string(v)) {
-		char *end = NULL;
-		long long n = strtoll(json_string_value(v), &end, 10);
-		return end && *end == '\0' ? n : 0;
-	}
-	return 0;
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-	return v ? v : "";
-}
-
-/* The departments whose items r's user may manage: [{id, name}] (every
- * department, in tree order, for a platform admin).  NULL on a store failure. */
-static json_t *admin_depts(struct req *r)
-{
-	json_t *out = json_array();
-	if (r->who.roles & ROLEBIT_PLATFORM_ADMIN) {
-		json_t *tree = dept_tree(r->st);
-		if (tree == NULL) {
-			json_decref(out);
-			return NULL;
-		}
-		size_t i;
-		json_t *d;
-		json_array_foreach(tree, i, d)
-			json_array_append_new(out, json_pack("{s:O,s:O}", "id", json_object_get(d, "id"), "name",
-							     json_object_get(d, "name")));
-		json_decref(tree);
-		return out;
-	}
-	json_t *roles = account_roles(r->st, r->who.user_id);
-	if (roles == NULL) {
-		json_decref(out);
-		return NULL;
-	}
-	size_t i;
-	json_t *x;
-	json_array_foreach(roles, i, x)
-		if (strcmp(jstr(x, "role"), "dept_admin") == 0)
-			json_array_append_new(out, json_pack("{s:O,s:O}", "id", json_object_get(x, "dept_id"), "name",
-							     json_object_get(x, "dept_name")));
-	json_decref(roles);
-	return out;
-}
-
 /* Marks {"selected": true} on the element of arr whose key equals want. */
 static void mark_int(json_t *arr, const char *key, int64_t want)
 {
 	size_t i;
 	json_t *o;
 	json_array_foreach(arr, i, o)
-		json_object_set_new(o, "selected", json_boolean(jint(o, key) == want));
+		json_object_set_new(o, "selected", json_boolean(hall_jint(o, key) == want));
 }
 
 /* [{value, selected}] from strings. */
@@ -210,7 +158,7 @@ static void guide_decorate(struct req *r, json_t *item)
 	size_t i;
 	json_t *f;
 	json_array_foreach(json_object_get(item, "form"), i, f) {
-		const char *type = jstr(f, "type");
+		const char *type = hall_jstr0(f, "type");
 		json_object_set_new(f, "type_label", json_string(hall_form_type_label(type)));
 		json_t *max = json_object_get(f, "max"), *ch = json_object_get(f, "choices");
 		const char *limit = "";
@@ -233,21 +181,21 @@ static void guide_decorate(struct req *r, json_t *item)
 	json_t *m;
 	json_array_foreach(json_object_get(item, "materials"), i, m)
 		required += json_is_true(json_object_get(m, "required"));
-	int depth = (int)jint(item, "depth");
+	int depth = (int)hall_jint(item, "depth");
 	json_t *meter = json_array();
 	for (int k = 1; k <= 5; k++)
 		json_array_append_new(meter, json_pack("{s:i,s:b}", "level", k, "on", k <= depth));
 	json_object_set_new(item, "depth_meter", meter);
 	json_object_set_new(item, "required_count", json_integer(required));
 	json_object_set_new(item, "material_count", json_integer((json_int_t)json_array_size(json_object_get(item, "materials"))));
-	json_object_set_new(item, "theme_tags", tag_links(r, jstr(item, "themes")));
-	json_object_set_new(item, "life_event_tags", tag_links(r, jstr(item, "life_events")));
-	json_object_set_new(item, "condition_lines", lines(jstr(item, "conditions")));
-	json_object_set_new(item, "legal_lines", lines(jstr(item, "legal_basis")));
-	json_object_set_new(item, "process_label", json_string(hall_process_label(jstr(item, "process"))));
-	json_object_set_new(item, "zero_visits", json_boolean(jint(item, "visits") == 0));
+	json_object_set_new(item, "theme_tags", tag_links(r, hall_jstr0(item, "themes")));
+	json_object_set_new(item, "life_event_tags", tag_links(r, hall_jstr0(item, "life_events")));
+	json_object_set_new(item, "condition_lines", lines(hall_jstr0(item, "conditions")));
+	json_object_set_new(item, "legal_lines", lines(hall_jstr0(item, "legal_basis")));
+	json_object_set_new(item, "process_label", json_string(hall_process_label(hall_jstr0(item, "process"))));
+	json_object_set_new(item, "zero_visits", json_boolean(hall_jint(item, "visits") == 0));
 	json_object_set_new(item, "same_limits",
-			    json_boolean(jint(item, "statutory_days") == jint(item, "promised_days")));
+			    json_boolean(hall_jint(item, "statutory_days") == hall_jint(item, "promised_days")));
 	json_object_set_new(item, "has_materials", json_boolean(json_array_size(json_object_get(item, "materials"))));
 	json_object_set_new(item, "has_form", json_boolean(json_array_size(json_object_get(item, "form"))));
 	json_object_set_new(item, "has_specials",
@@ -258,8 +206,8 @@ static void guide_decorate(struct req *r, json_t *item)
  * login_href}. */
 static json_t *apply_ctx(struct req *r, json_t *item)
 {
-	const char *aud = jstr(item, "audience"), *code = jstr(item, "code");
-	int online = jint(item, "depth") >= 3 && json_is_true(json_object_get(item, "published"));
+	const char *aud = hall_jstr0(item, "audience"), *code = hall_jstr0(item, "code");
+	int online = hall_jint(item, "depth") >= 3 && json_is_true(json_object_get(item, "published"));
 	int signed_in = r->who.user_id != 0 && !r->who.half;
 	int fits = signed_in && ((r->who.kind == ACCT_CITIZEN && strcmp(aud, "enterprise") != 0) ||
 				 (r->who.kind == ACCT_ENTERPRISE && strcmp(aud, "person") != 0));
@@ -276,7 +224,7 @@ static json_t *apply_ctx(struct req *r, json_t *item)
 static json_t *visible_item(struct req *r, const char *code, int *admin)
 {
 	json_t *item = code ? hall_item_json(r->st, 0, code) : NULL;
-	*admin = item != NULL && can_admin(r, jint(item, "dept_id"));
+	*admin = item != NULL && can_admin(r, hall_jint(item, "dept_id"));
 	if (item == NULL || (!json_is_true(json_object_get(item, "published")) && !*admin)) {
 		json_decref(item);
 		resp_error(r, 404, MSG_HALL_ITEM_NOT_FOUND, NULL);
@@ -306,7 +254,7 @@ void hall_page_guide(struct req *r)
  * (platform admin: "every department" offered), all_selected, next_href, dept_name */
 void hall_page_admin_items(struct req *r)
 {
-	json_t *depts = admin_depts(r);
+	json_t *depts = hall_user_depts(r, 0);
 	if (depts == NULL) {
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return;
@@ -323,7 +271,7 @@ void hall_page_admin_items(struct req *r)
 	else if (platform)
 		scope = -1;
 	else
-		scope = json_array_size(depts) ? jint(json_array_get(depts, 0), "id") : 0;
+		scope = json_array_size(depts) ? hall_jint(json_array_get(depts, 0), "id") : 0;
 	mark_int(depts, "id", scope);
 	json_t *page = scope != 0 ? hall_item_list(r->st, NULL, 0, NULL, NULL, scope, req_in_int(r, "after", 0),
 						   ADMIN_PAGE)
@@ -350,19 +298,19 @@ void hall_page_admin_items(struct req *r)
 void hall_item_form_fill(struct req *r, json_t *ctx)
 {
 	json_t *values = json_object_get(ctx, "values");
-	json_t *depts = admin_depts(r);
+	json_t *depts = hall_user_depts(r, 0);
 	if (depts == NULL)
 		depts = json_array();
-	mark_int(depts, "id", jint(values, "dept_id"));
+	mark_int(depts, "id", hall_jint(values, "dept_id"));
 	json_object_set_new(ctx, "depts", depts);
-	const char *kind = jstr(values, "kind"), *process = jstr(values, "process");
+	const char *kind = hall_jstr0(values, "kind"), *process = hall_jstr0(values, "process");
 	json_t *kinds = json_array();
 	for (int k = 0; hall_kinds[k]; k++)
 		json_array_append_new(kinds, json_pack("{s:s,s:b}", "value", hall_kinds[k], "selected",
 						       strcmp(kind, hall_kinds[k]) == 0));
 	json_object_set_new(ctx, "kinds", kinds);
 	json_t *depths = json_array();
-	int64_t depth = jint(values, "depth");
+	int64_t depth = hall_jint(values, "depth");
 	for (int d = 1; d <= 5; d++)
 		json_array_append_new(depths, json_pack("{s:i,s:s,s:s,s:b}", "value", d, "label", hall_depth_label(d),
 							"note", hall_depth_note(d), "selected", depth == d));
@@ -391,8 +339,8 @@ void hall_item_form_fill(struct req *r, json_t *ctx)
 /* GET /admin/hall/items/new  ctx: values (defaults), as hall_item_form_fill */
 void hall_page_item_new(struct req *r)
 {
-	json_t *depts = admin_depts(r);
-	int64_t first = json_array_size(depts) ? jint(json_array_get(depts, 0), "id") : 0;
+	json_t *depts = hall_user_depts(r, 0);
+	int64_t first = json_array_size(depts) ? hall_jint(json_array_get(depts, 0), "id") : 0;
 	json_decref(depts);
 	json_t *ctx = json_pack("{s:s,s:{s:I,s:s,s:s,s:i,s:i,s:i,s:i,s:s,s:s}}", "title", "新建事项", "values",
 				"dept_id", (json_int_t)first, "kind", "行政许可", "audience", "person",
@@ -415,7 +363,7 @@ static int item_write(struct req *r, int64_t id, int64_t *out)
 			resp_error(r, 404, MSG_HALL_ITEM_NOT_FOUND, NULL);
 			return -1;
 		}
-		int64_t cur_dept = jint(cur, "dept_id");
+		int64_t cur_dept = hall_jint(cur, "dept_id");
 		json_decref(cur);
 		if (!can_admin(r, cur_dept)) {
 			resp_error(r, 403, MSG_NOT_YOUR_DEPT, "dept_id");
@@ -456,7 +404,7 @@ void hall_page_item_edit(struct req *r)
 		resp_error(r, 404, MSG_HALL_ITEM_NOT_FOUND, NULL);
 		return;
 	}
-	if (!can_admin(r, jint(item, "dept_id"))) {
+	if (!can_admin(r, hall_jint(item, "dept_id"))) {
 		json_decref(item);
 		resp_error(r, 403, MSG_NOT_YOUR_DEPT, NULL);
 		return;
@@ -523,7 +471,7 @@ static void api_saved(struct req *r, int64_t id, int status)
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return;
 	}
-	r->location = arena_printf(r->arena, "/api/v1/hall/items/%s", jstr(item, "code"));
+	r->location = arena_printf(r->arena, "/api/v1/hall/items/%s", hall_jstr0(item, "code"));
 	resp_json(r, status, item);
 }
 

@@ -113,12 +113,6 @@ static void date_cn(const char *iso, char *out, size_t n)
 	snprintf(out, n, "%d年%d月%d日", y, m, dd);
 }
 
-static const char *jstr(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 /* A form value as text (strings as they are, integers in decimal); NULL when absent. */
 static char *value_text(json_t *v)
 {
@@ -148,7 +142,7 @@ static void add_field(json_t *fields, const char *label, const char *value)
 static json_t *cert_fields(json_t *item, json_t *data, const char *applicant, const char **holder)
 {
 	json_t *f = json_array();
-	const char *company = jstr(data, "company_name");
+	const char *company = hall_jstr(data, "company_name");
 	if (company != NULL) {
 		char uscc[19], today[11], founded[40];
 		new_uscc(uscc);
@@ -160,11 +154,11 @@ static json_t *cert_fields(json_t *item, json_t *data, const char *applicant, co
 		add_field(f, msg(MSG_HALL_CERT_NAME), company);
 		add_field(f, msg(MSG_HALL_CERT_USCC), uscc);
 		add_field(f, msg(MSG_HALL_CERT_TYPE), msg(MSG_HALL_CERT_TYPE_LLC));
-		add_field(f, msg(MSG_HALL_CERT_LEGAL_REP), jstr(data, "legal_rep"));
+		add_field(f, msg(MSG_HALL_CERT_LEGAL_REP), hall_jstr(data, "legal_rep"));
 		add_field(f, msg(MSG_HALL_CERT_CAPITAL), capital);
 		add_field(f, msg(MSG_HALL_CERT_FOUNDED), founded);
-		add_field(f, msg(MSG_HALL_CERT_ADDRESS), jstr(data, "address"));
-		add_field(f, msg(MSG_HALL_CERT_SCOPE), jstr(data, "business_scope"));
+		add_field(f, msg(MSG_HALL_CERT_ADDRESS), hall_jstr(data, "address"));
+		add_field(f, msg(MSG_HALL_CERT_SCOPE), hall_jstr(data, "business_scope"));
 		free(cap);
 		free(capital);
 		return f;
@@ -176,20 +170,20 @@ static json_t *cert_fields(json_t *item, json_t *data, const char *applicant, co
 	json_array_foreach(json_object_get(item, "form"), i, ff) {
 		if (json_array_size(f) >= PDF_FIELDS_MAX)
 			break;
-		const char *type = jstr(ff, "type");
-		char *v = value_text(json_object_get(data, jstr(ff, "name") ? jstr(ff, "name") : ""));
+		const char *type = hall_jstr(ff, "type");
+		char *v = value_text(json_object_get(data, hall_jstr(ff, "name") ? hall_jstr(ff, "name") : ""));
 		if (v == NULL)
 			continue;
 		if (type && strcmp(type, "idcard") == 0) {
 			char m[19];
 			idcard_mask(v, m);
-			add_field(f, jstr(ff, "label"), m);
+			add_field(f, hall_jstr(ff, "label"), m);
 		} else if (type && strcmp(type, "phone") == 0 && strlen(v) == 11) {
 			char m[12];
 			snprintf(m, sizeof m, "%.3s****%s", v, v + 7);
-			add_field(f, jstr(ff, "label"), m);
+			add_field(f, hall_jstr(ff, "label"), m);
 		} else {
-			add_field(f, jstr(ff, "label"), v);
+			add_field(f, hall_jstr(ff, "label"), v);
 		}
 		free(v);
 	}
@@ -297,7 +291,7 @@ int hall_cert_issue(struct store *st, const char *data_dir, const char *base_url
 		goto out;
 	}
 	item = hall_item_json(st, 0, item_code);
-	const char *title = item ? jstr(item, "result_name") : NULL;
+	const char *title = item ? hall_jstr(item, "result_name") : NULL;
 	if (title == NULL || *title == '\0') {
 		rc = 0;
 		goto out;

@@ -19,7 +19,6 @@
 #include "apps/hall/items.h"
 #include "core/account.h"
 #include "core/calendar.h"
-#include "core/embed.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "engines/case/case.h"
@@ -28,30 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static time_t demo_time;
-
-static time_t demo_now(void)
-{
-	return demo_time;
-}
-
-/* A time on the working day n working days before today (noon), on cal. */
-static time_t workdays_ago(const struct calendar *cal, int n)
-{
-	cal_day today = cal_day_of(time(NULL)), d = today;
-	while (calendar_workdays_between(cal, d, today) < n)
-		d--;
-	int y, m, dd;
-	cal_day_to_ymd(d, &y, &m, &dd);
-	struct tm tm = { 0 };
-	tm.tm_year = y - 1900;
-	tm.tm_mon = m - 1;
-	tm.tm_mday = dd;
-	tm.tm_hour = 12;
-	tm.tm_isdst = -1;
-	return mktime(&tm);
-}
 
 struct step {
 	const char *action;
@@ -149,8 +124,7 @@ static int seed_one(struct store *st, const struct demo_case *d, const int64_t i
 			      json_integer_value(json_object_get(item, "dept_id")), applicant, d->subject, d->item,
 			      (int)json_integer_value(json_object_get(item, "statutory_days")),
 			      (int)json_integer_value(json_object_get(item, "promised_days")), counts, "8000", data };
-	demo_time = d->past > 0 ? workdays_ago(cal, d->past) : time(NULL);
-	case_set_clock(demo_now);
+	hall_demo_clock(cal, d->past);
 	int64_t id = 0, version = 1;
 	char tracking[CASE_TRACKING_LEN + 1];
 	enum case_rc crc = case_create(st, &n, &who[0], &id, tracking);
@@ -161,7 +135,7 @@ static int seed_one(struct store *st, const struct demo_case *d, const int64_t i
 	for (int i = 0; i < 6 && d->steps[i].action != NULL; i++) {
 		const struct step *s = &d->steps[i];
 		if (d->past > 0 && i == d->today_from)
-			demo_time = time(NULL);
+			hall_demo_clock(cal, 0);
 		json_t *f = s->field ? json_pack("{s:s}", s->field, s->value) : NULL;
 		crc = case_act(st, id, version, s->action, &who[s->who], f, NULL);
 		json_decref(f);
@@ -178,7 +152,7 @@ static int seed_one(struct store *st, const struct demo_case *d, const int64_t i
 		goto out;
 	rc = 0;
 out:
-	case_set_clock(NULL);
+	hall_demo_clock_release();
 	free(counts);
 	json_decref(data);
 	json_decref(item);
@@ -198,15 +172,6 @@ int hall_demo_cases(struct store *st)
 		return -1;
 	if (n > 0)
 		return 0;
-	/* The demo is seeded before the server loads the process definitions. */
-	if (procdef_get("hall.standard") == NULL) {
-		char *err = NULL;
-		if (procdef_load_all(embed_processes, &err) != 0) {
-			log_error("demo: process definitions: %s", err ? err : "?");
-			free(err);
-			return -1;
-		}
-	}
 	if (calendar_load(st, &cal) != 0)
 		return -1;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)

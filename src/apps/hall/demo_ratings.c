@@ -14,7 +14,6 @@
 #include "apps/hall/items.h"
 #include "core/account.h"
 #include "core/calendar.h"
-#include "core/embed.h"
 #include "core/log.h"
 #include "engines/case/case.h"
 #include "engines/case/procdef.h"
@@ -25,30 +24,6 @@
 
 enum { P_CHEN, P_HUAXIN, P_ZHANG, P_LI, P_WANG, P_ADMIN, P__MAX };
 static const char *const logins[P__MAX] = { "chen", "huaxin", "zhang.amr", "li.amr", "wang.mca", "admin" };
-
-static time_t demo_time;
-
-static time_t demo_now(void)
-{
-	return demo_time;
-}
-
-/* Noon of the working day n working days before today, on cal. */
-static time_t workdays_ago(const struct calendar *cal, int n)
-{
-	cal_day today = cal_day_of(time(NULL)), d = today;
-	while (calendar_workdays_between(cal, d, today) < n)
-		d--;
-	int y, m, dd;
-	cal_day_to_ymd(d, &y, &m, &dd);
-	struct tm tm = { 0 };
-	tm.tm_year = y - 1900;
-	tm.tm_mon = m - 1;
-	tm.tm_mday = dd;
-	tm.tm_hour = 12;
-	tm.tm_isdst = -1;
-	return mktime(&tm);
-}
 
 struct extra {
 	const char *item, *subject, *data;
@@ -99,18 +74,17 @@ static int decided_case(struct store *st, const struct extra *x, const int64_t i
 	static const char *const standard[] = { "submit", "accept", "start_review", "approve", NULL };
 	static const char *const quick[] = { "approve", NULL };
 	const char *const *steps = simple ? quick : standard;
-	demo_time = x->late > 0 ? workdays_ago(cal, x->late) : time(NULL);
-	case_set_clock(demo_now);
+	hall_demo_clock(cal, x->late);
 	char tracking[CASE_TRACKING_LEN + 1];
 	enum case_rc crc = case_create(st, &n, &app, out, tracking);
 	for (int i = 0; crc == CASE_OK && steps[i] != NULL; i++) {
 		if (strcmp(steps[i], "approve") == 0)
-			demo_time = time(NULL);
+			hall_demo_clock(cal, 0);
 		json_t *f = strcmp(steps[i], "approve") == 0 ? json_pack("{s:s}", "opinion", "符合条件，准予办理。") : NULL;
 		crc = case_act(st, *out, i + 1, steps[i], strcmp(steps[i], "submit") == 0 ? &app : &st_actor, f, NULL);
 		json_decref(f);
 	}
-	case_set_clock(NULL);
+	hall_demo_clock_release();
 	if (crc != CASE_OK)
 		log_error("demo: case %s: %s", x->subject, case_rc_name(crc));
 	else
@@ -164,14 +138,6 @@ int hall_demo_ratings(struct store *st)
 		return -1;
 	if (n > 0)
 		return 0;
-	if (procdef_get("hall.rectify") == NULL) {
-		char *err = NULL;
-		if (procdef_load_all(embed_processes, &err) != 0) {
-			log_error("demo: process definitions: %s", err ? err : "?");
-			free(err);
-			return -1;
-		}
-	}
 	if (calendar_load(st, &cal) != 0)
 		return -1;
 

@@ -202,4 +202,22 @@ json_t *hall_certificate_of_case(struct store *st, int64_t case_id);
  */
 json_t *hall_rating_of_case(struct store *st, int64_t case_id);
 
+/* util.c: JSON getters shared by the hall's files.  hall_jstr: NULL when
+ * absent or not a string; hall_jstr0: "" then; hall_jint: an integer, or the
+ * decimal text of a form value, else 0. */
+const char *hall_jstr(json_t *o, const char *k);
+const char *hall_jstr0(json_t *o, const char *k);
+int64_t hall_jint(json_t *o, const char *k);
+
+struct calendar;
+/* Demo seeding: the case engine's clock set to noon of the working day
+ * workdays_ago before today (0: now) until hall_demo_clock_release(). */
+void hall_demo_clock(const struct calendar *cal, int workdays_ago);
+void hall_demo_clock_release(void);
+
+/* The departments r's user works in, [{id, name}] in tree or role order, each
+ * once: where they are dept_admin (and staff, when staff_too); every
+ * department for a platform admin.  NULL on a store failure. */
+json_t *hall_user_depts(struct req *r, int staff_too);
+
 #endif

@@ -82,18 +82,6 @@ static const char *const sql[S__MAX] = {
 
 /* ------------------------------------------------------------- helpers */
 
-static const char *jstr(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static int64_t jint(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-}
-
 /* The light as words and colour: 红灯 已超期 / badge-red (the text carries it without colour). */
 static void light_decorate(json_t *o, int light)
 {
@@ -234,52 +222,6 @@ const char *hall_base_url(struct req *r)
 
 /* -------------------------------------------------------------- inbox */
 
-/* The departments whose cases r's user handles: [{id, name}] (every one for a platform admin). */
-static json_t *staff_depts(struct req *r)
-{
-	json_t *out = json_array();
-	if (r->who.roles & ROLEBIT_PLATFORM_ADMIN) {
-		json_t *tree = dept_tree(r->st);
-		if (tree == NULL) {
-			json_decref(out);
-			return NULL;
-		}
-		size_t i;
-		json_t *d;
-		json_array_foreach(tree, i, d)
-			json_array_append_new(out, json_pack("{s:O,s:O}", "id", json_object_get(d, "id"), "name",
-							     json_object_get(d, "name")));
-		json_decref(tree);
-		return out;
-	}
-	json_t *roles = account_roles(r->st, r->who.user_id);
-	if (roles == NULL) {
-		json_decref(out);
-		return NULL;
-	}
-	size_t i;
-	json_t *x;
-	int64_t last = 0;
-	json_array_foreach(roles, i, x) {
-		const char *role = jstr(x, "role");
-		int64_t d = jint(x, "dept_id");
-		if (role == NULL || (strcmp(role, "staff") != 0 && strcmp(role, "dept_admin") != 0) || d == last)
-			continue;
-		/* account_roles lists a department's roles together: one entry each */
-		size_t k;
-		json_t *y;
-		int dup = 0;
-		json_array_foreach(out, k, y)
-			dup |= jint(y, "id") == d;
-		if (!dup)
-			json_array_append_new(out, json_pack("{s:I,s:O}", "id", (json_int_t)d, "name",
-							     json_object_get(x, "dept_name")));
-		last = d;
-	}
-	json_decref(roles);
-	return out;
-}
-
 /* Adds href, light words, assignee name and deadline text to inbox items; drops drafts. */
 static json_t *inbox_items(struct req *r, json_t *items)
 {
@@ -287,13 +229,13 @@ static json_t *inbox_items(struct req *r, json_t *items)
 	size_t i;
 	json_t *it;
 	json_array_foreach(items, i, it) {
-		if (strcmp(jstr(it, "state") ? jstr(it, "state") : "", "draft") == 0)
+		if (strcmp(hall_jstr(it, "state") ? hall_jstr(it, "state") : "", "draft") == 0)
 			continue;   /* the applicant's own until submitted */
 		json_t *o = json_deep_copy(it);
-		int64_t id = jint(it, "id");
+		int64_t id = hall_jint(it, "id");
 		json_object_set_new(o, "href", json_string(arena_printf(r->arena, "/hall/cases/%lld", (long long)id)));
-		light_decorate(o, (int)jint(it, "light"));
-		int64_t as = jint(it, "assignee_id");
+		light_decorate(o, (int)hall_jint(it, "light"));
+		int64_t as = hall_jint(it, "assignee_id");
 		if (as > 0) {
 			struct store_res *res = NULL;
 			struct sval v[] = { SVI(as) };
@@ -310,7 +252,7 @@ static json_t *inbox_items(struct req *r, json_t *items)
 static int inbox_load(struct req *r, json_t **out)
 {
 	*out = NULL;
-	json_t *depts = staff_depts(r);
+	json_t *depts = hall_user_depts(r, 1);
 	if (depts == NULL) {
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return -1;
@@ -320,7 +262,7 @@ static int inbox_load(struct req *r, json_t **out)
 	size_t i;
 	json_t *d;
 	json_array_foreach(depts, i, d) {
-		int sel = want == 0 ? dept == NULL : jint(d, "id") == want;
+		int sel = want == 0 ? dept == NULL : hall_jint(d, "id") == want;
 		if (sel)
 			dept = d;
 	}
@@ -335,7 +277,7 @@ static int inbox_load(struct req *r, json_t **out)
 	if (dept != NULL) {
 		const char *state = req_in_str(r, "state");
 		int limit = (int)req_in_int(r, "limit", INBOX_PAGE);
-		enum case_rc rc = case_inbox(r->st, jint(dept, "id"), state && *state ? state : NULL,
+		enum case_rc rc = case_inbox(r->st, hall_jint(dept, "id"), state && *state ? state : NULL,
 					     req_in_str(r, "after"), limit, &page);
 		if (rc != CASE_OK) {
 			json_decref(depts);
@@ -379,12 +321,12 @@ static void page_inbox(struct req *r)
 	json_object_set_new(in, "title", json_string("办件收件箱"));
 	json_object_set_new(in, "states", state_options(state));
 	json_object_set_new(in, "show_depts", json_boolean(json_array_size(json_object_get(in, "depts")) > 1));
-	const char *next = jstr(in, "next");
+	const char *next = hall_jstr(in, "next");
 	if (next != NULL) {
 		json_t *dept = json_object_get(in, "dept");
 		json_object_set_new(in, "next_href",
 				    json_string(arena_printf(r->arena, "/hall/inbox?dept=%lld%s%s&after=%s",
-							     (long long)jint(dept, "id"),
+							     (long long)hall_jint(dept, "id"),
 							     state && *state ? "&state=" : "",
 							     state && *state ? req_url_encode(r, state) : "",
 							     req_url_encode(r, next))));
@@ -414,7 +356,7 @@ static json_t *data_rows(struct req *r, json_t *item, json_t *data)
 	size_t i;
 	json_t *f;
 	json_array_foreach(json_object_get(item, "form"), i, f) {
-		const char *name = jstr(f, "name"), *type = jstr(f, "type");
+		const char *name = hall_jstr(f, "name"), *type = hall_jstr(f, "type");
 		if (name == NULL)
 			continue;
 		json_t *v = json_object_get(data, name);
@@ -430,7 +372,7 @@ static json_t *data_rows(struct req *r, json_t *item, json_t *data)
 			text = mask_keep(r, text, 8, 2);
 		else if (type && strcmp(type, "phone") == 0)
 			text = mask_keep(r, text, 3, 4);
-		json_array_append_new(rows, json_pack("{s:s,s:s,s:b}", "label", jstr(f, "label") ? jstr(f, "label") : name,
+		json_array_append_new(rows, json_pack("{s:s,s:s,s:b}", "label", hall_jstr(f, "label") ? hall_jstr(f, "label") : name,
 						      "value", text, "long", type && strcmp(type, "textarea") == 0));
 	}
 	const char *k;
@@ -454,9 +396,9 @@ static json_t *clock_row(const char *title, json_t *c)
 	json_t *o = json_pack("{s:s,s:O,s:O,s:O,s:O}", "title", title, "limit", json_object_get(c, "limit"), "used",
 			      json_object_get(c, "used"), "remaining", json_object_get(c, "remaining"), "deadline",
 			      json_object_get(c, "deadline"));
-	light_decorate(o, (int)jint(c, "light"));
-	json_object_set_new(o, "overdue", json_boolean(jint(c, "remaining") < 0));
-	json_object_set_new(o, "overdue_days", json_integer(-jint(c, "remaining")));
+	light_decorate(o, (int)hall_jint(c, "light"));
+	json_object_set_new(o, "overdue", json_boolean(hall_jint(c, "remaining") < 0));
+	json_object_set_new(o, "overdue_days", json_integer(-hall_jint(c, "remaining")));
 	return o;
 }
 
@@ -478,9 +420,9 @@ static json_t *staff_ctx(struct req *r, int64_t id, const struct case_head *h, u
 	}
 	json_t *item = h->item ? hall_item_json(r->st, 0, h->item) : NULL;
 	json_t *ctx = json_object();
-	json_object_set_new(ctx, "title", json_string(jstr(c, "subject") ? jstr(c, "subject") : "办件"));
-	light_decorate(c, (int)jint(c, "light"));
-	int64_t version = jint(c, "version");
+	json_object_set_new(ctx, "title", json_string(hall_jstr(c, "subject") ? hall_jstr(c, "subject") : "办件"));
+	light_decorate(c, (int)hall_jint(c, "light"));
+	int64_t version = hall_jint(c, "version");
 
 	/* the applicant, masked */
 	if (h->applicant > 0) {
@@ -509,9 +451,9 @@ static json_t *staff_ctx(struct req *r, int64_t id, const struct case_head *h, u
 	json_array_foreach(json_object_get(c, "attachments"), i, a)
 		json_array_append_new(att, json_pack("{s:O,s:s,s:b,s:s}", "label", json_object_get(a, "label"), "href",
 						     arena_printf(r->arena, "/hall/files/%lld?case=%lld",
-								  (long long)jint(a, "file_id"), (long long)id),
+								  (long long)hall_jint(a, "file_id"), (long long)id),
 						     "internal", !json_is_true(json_object_get(a, "public")), "at",
-						     time_text(r, jint(a, "created_at"))));
+						     time_text(r, hall_jint(a, "created_at"))));
 	json_object_set_new(ctx, "attachments", att);
 
 	/* clocks, side by side */
@@ -522,7 +464,7 @@ static json_t *staff_ctx(struct req *r, int64_t id, const struct case_head *h, u
 	if ((row = clock_row("承诺时限", json_object_get(clocks, "promised"))) != NULL)
 		json_array_append_new(rows, row);
 	json_object_set_new(ctx, "clocks", rows);
-	const char *cs = jstr(clocks, "state");
+	const char *cs = hall_jstr(clocks, "state");
 	json_object_set_new(ctx, "clock_paused", json_boolean(cs && strcmp(cs, "pause") == 0));
 	json_object_set_new(ctx, "clock_waiting", json_boolean(cs && strcmp(cs, "wait") == 0));
 	json_object_set_new(ctx, "clock_stopped", json_boolean(cs && strcmp(cs, "stop") == 0));
@@ -534,12 +476,12 @@ static json_t *staff_ctx(struct req *r, int64_t id, const struct case_head *h, u
 	json_array_foreach(tl, i, e) {
 		json_t *o = json_pack("{s:O,s:O,s:O,s:s,s:b,s:O,s:O}", "title", json_object_get(e, "title"), "actor",
 				      json_object_get(e, "actor"), "body", json_object_get(e, "body"), "at",
-				      time_text(r, jint(e, "at")), "internal",
+				      time_text(r, hall_jint(e, "at")), "internal",
 				      !json_is_true(json_object_get(e, "public")), "to_title",
 				      json_object_get(e, "to_title"), "kind", json_object_get(e, "kind"));
 		json_t *details = json_array();
 		json_t *d = json_object_get(e, "data");
-		const char *kind = jstr(e, "kind");
+		const char *kind = hall_jstr(e, "kind");
 		if (json_is_object(d) && kind && strcmp(kind, "action") == 0) {
 			const char *k;
 			json_t *v;
@@ -555,7 +497,7 @@ static json_t *staff_ctx(struct req *r, int64_t id, const struct case_head *h, u
 
 	/* assignment */
 	json_t *assignee = json_object_get(c, "assignee");
-	int64_t assignee_id = jint(assignee, "id");
+	int64_t assignee_id = hall_jint(assignee, "id");
 	int admin = (roles & (PD_ROLE_DEPT_ADMIN | PD_ROLE_SUPERVISOR)) != 0;
 	int open = !json_is_true(json_object_get(c, "final"));
 	json_object_set_new(ctx, "can_take",
@@ -577,10 +519,10 @@ static json_t *staff_ctx(struct req *r, int64_t id, const struct case_head *h, u
 	}
 
 	/* one form per action */
-	const char *err_action = jstr(err, "action"), *err_field = jstr(err, "field");
+	const char *err_action = hall_jstr(err, "action"), *err_field = hall_jstr(err, "field");
 	json_t *acts = json_array();
 	json_array_foreach(json_object_get(c, "actions"), i, a) {
-		const char *action = jstr(a, "action");
+		const char *action = hall_jstr(a, "action");
 		int mine = err_action && action && strcmp(err_action, action) == 0;
 		json_t *fields = json_array();
 		size_t k;
@@ -588,7 +530,7 @@ static json_t *staff_ctx(struct req *r, int64_t id, const struct case_head *h, u
 		json_array_foreach(json_object_get(a, "require"), k, fn) {
 			const char *name = json_string_value(fn);
 			int bad = mine && err_field && strcmp(err_field, name) == 0;
-			const char *ev = bad ? jstr(err, "message") : NULL, *vv = mine ? jstr(values, name) : NULL;
+			const char *ev = bad ? hall_jstr(err, "message") : NULL, *vv = mine ? hall_jstr(values, name) : NULL;
 			/* every key present: a missing one would be looked up outward (the page's "error") */
 			json_array_append_new(fields, json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", name, "label",
 								field_label(name), "id",
@@ -598,7 +540,7 @@ static json_t *staff_ctx(struct req *r, int64_t id, const struct case_head *h, u
 		}
 		int danger = strcmp(action, "refuse") == 0 || strcmp(action, "reject") == 0 ||
 			     strcmp(action, "send_back") == 0;
-		const char *cm = mine ? jstr(values, "comment") : NULL;
+		const char *cm = mine ? hall_jstr(values, "comment") : NULL;
 		json_array_append_new(acts, json_pack("{s:s,s:O,s:O,s:I,s:o,s:b,s:o,s:b}", "action", action, "title",
 						      json_object_get(a, "title"), "to_title",
 						      json_object_get(a, "to_title"), "version", (json_int_t)version,
@@ -608,7 +550,7 @@ static json_t *staff_ctx(struct req *r, int64_t id, const struct case_head *h, u
 	}
 	json_object_set_new(ctx, "actions", acts);
 	if (err != NULL) {
-		json_t *summary = json_pack("{s:s}", "message", jstr(err, "message") ? jstr(err, "message") : "");
+		json_t *summary = json_pack("{s:s}", "message", hall_jstr(err, "message") ? hall_jstr(err, "message") : "");
 		if (err_action && err_field)
 			json_object_set_new(summary, "field",
 					    json_string(arena_printf(r->arena, "%s-%s", err_action, err_field)));
@@ -800,11 +742,11 @@ static void do_handle(struct req *r)
 	if (req_param_id(r, "id", &id) != 0 || staff_case(r, id, &h, &roles) != 0)
 		return;
 	/* copied: req_check normalises r->in in place (trimmed strings are new values) */
-	const char *action = jstr(r->in, "action") ? arena_strdup(r->arena, jstr(r->in, "action")) : NULL;
+	const char *action = hall_jstr(r->in, "action") ? arena_strdup(r->arena, hall_jstr(r->in, "action")) : NULL;
 	const struct pd_transition *t = find_transition(procdef_get(h.process), h.state, action);
 	/* A required field left blank: the page again, the message by the field. */
 	for (char **f = t ? t->require : NULL; f && *f; f++) {
-		const char *val = jstr(r->in, *f);
+		const char *val = hall_jstr(r->in, *f);
 		int blank = 1;
 		for (const char *p = val; p && *p && blank; p++)
 			blank = *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t';
@@ -867,7 +809,7 @@ static void api_handle(struct req *r)
 	}
 	json_decref(r->in);
 	r->in = flat;
-	const struct pd_transition *t = find_transition(procdef_get(h.process), h.state, jstr(r->in, "action"));
+	const struct pd_transition *t = find_transition(procdef_get(h.process), h.state, hall_jstr(r->in, "action"));
 	if (req_check(r, handle_spec(r, t)) != 0)
 		return;
 	struct act_err e;

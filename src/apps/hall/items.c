@@ -1,3 +1,4 @@
+#include "apps/hall/hall_int.h"
 #include "apps/hall/items.h"
 #include "core/audit.h"
 #include "core/buf.h"
@@ -334,20 +335,14 @@ int hall_parse_specials(const char *text, json_t **out, struct item_err *e)
 	return 0;
 }
 
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-	return v ? v : "";
-}
-
 char *hall_materials_text(json_t *materials)
 {
 	struct buf b = BUF_INIT(1u << 20);
 	size_t i;
 	json_t *m;
 	json_array_foreach(materials, i, m) {
-		const char *blank = jstr(m, "blank"), *example = jstr(m, "example"), *note = jstr(m, "note");
-		buf_addf(&b, "%s | %s", jstr(m, "name"), json_is_true(json_object_get(m, "required")) ? "必需" : "可选");
+		const char *blank = hall_jstr0(m, "blank"), *example = hall_jstr0(m, "example"), *note = hall_jstr0(m, "note");
+		buf_addf(&b, "%s | %s", hall_jstr0(m, "name"), json_is_true(json_object_get(m, "required")) ? "必需" : "可选");
 		if (*note || *blank || *example)
 			buf_addf(&b, " | %s", note);
 		if (*blank || *example)
@@ -366,7 +361,7 @@ char *hall_form_text(json_t *form)
 	size_t i;
 	json_t *f;
 	json_array_foreach(form, i, f) {
-		buf_addf(&b, "%s | %s | %s | %s", jstr(f, "name"), jstr(f, "label"), jstr(f, "type"),
+		buf_addf(&b, "%s | %s | %s | %s", hall_jstr0(f, "name"), hall_jstr0(f, "label"), hall_jstr0(f, "type"),
 			 json_is_true(json_object_get(f, "required")) ? "必填" : "选填");
 		json_t *ch = json_object_get(f, "choices");
 		if (json_is_array(ch)) {
@@ -390,7 +385,7 @@ char *hall_specials_text(json_t *specials)
 	size_t i;
 	json_t *s;
 	json_array_foreach(specials, i, s)
-		buf_addf(&b, "%s | %s | %s\n", jstr(s, "state"), jstr(s, "title"),
+		buf_addf(&b, "%s | %s | %s\n", hall_jstr0(s, "state"), hall_jstr0(s, "title"),
 			 json_is_true(json_object_get(s, "counts")) ? "计时" : "不计时");
 	char *t = buf_detach(&b, NULL);
 	return t ? t : xstrdup("");

@@ -643,7 +643,7 @@ static int desk_rate(struct req *r, json_t *items)
 						       store_res_text(res, i, 1), "href",
 						       arena_printf(r->arena, "/hall/cases/%lld/rate",
 								    (long long)store_res_int(res, i, 0)),
-						       "status", msg(MSG_RATE_DESK_TODO), "level", "info"));
+						       "status", msg(MSG_RATE_DESK_ASK), "level", "info"));
 	store_res_free(res);
 	return 0;
 }
