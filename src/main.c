@@ -143,25 +143,25 @@ struct ticker_arg {
  * and a full sweep at start and whenever the working-day calendar changed
  * (a holiday added moves every running deadline).
  */
-static void sweep_cases(struct store *st, int64_t *cal_version)
+static void sweep_cases(struct store *st, struct calendar **last)
 {
-	static const char q[] = "SELECT COALESCE(MAX(updated_at), 0) + COUNT(*) FROM calendar_days";
-	int64_t version = 0;
 	struct calendar *cal = NULL;
 	struct case_sweep_stats stats = { 0 };
-	if (store_query_int(st, q, NULL, 0, &version) != STORE_OK || calendar_load(st, &cal) != 0) {
+	if (calendar_load(st, &cal) != 0) {
 		log_error("sweep: cannot read the calendar");
 		return;
 	}
-	int full = version != *cal_version;
+	/* calendar_load hands out the same snapshot until the calendar changes */
+	int full = cal != *last;
 	int rc = full ? case_sweep_full(st, cal, cal_day_of(time(NULL)), &stats)
 		      : case_sweep(st, cal, cal_day_of(time(NULL)), &stats);
-	calendar_free(cal);
 	if (rc != 0) {
 		log_error("sweep: failed");
+		calendar_free(cal);
 		return;
 	}
-	*cal_version = version;
+	calendar_free(*last);
+	*last = cal;   /* kept until the next sweep */
 	if (stats.changed > 0 || full)
 		log_info("sweep%s: %lld cases looked at, %lld changed, %lld escalations", full ? " (full)" : "",
 			 (long long)stats.scanned, (long long)stats.changed, (long long)stats.escalated);
@@ -173,13 +173,13 @@ static void *ticker_main(void *p)
 	struct ticker_arg *a = p;
 	struct store *st = NULL;
 	char *err = NULL;
-	int64_t cal_version = -1;
+	struct calendar *cal_last = NULL;
 	if (store_open(a->uri, &st, &err) != 0) {
 		log_error("checkpoints: %s", err);
 		free(err);
 		return NULL;
 	}
-	sweep_cases(st, &cal_version);
+	sweep_cases(st, &cal_last);
 	pthread_mutex_lock(&ticker_mu);
 	while (!ticker_stop) {
 		struct timespec ts;
@@ -191,10 +191,11 @@ static void *ticker_main(void *p)
 		pthread_mutex_unlock(&ticker_mu);
 		if (audit_checkpoint(st, a->keys) != 0)
 			log_error("checkpoints: signing failed");
-		sweep_cases(st, &cal_version);
+		sweep_cases(st, &cal_last);
 		pthread_mutex_lock(&ticker_mu);
 	}
 	pthread_mutex_unlock(&ticker_mu);
+	calendar_free(cal_last);
 	store_close(st);
 	return NULL;
 }

@@ -21,6 +21,7 @@
 #include "core/xalloc.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,7 +150,22 @@ const char *cal_weekday_label(cal_day day)
 struct calendar {
 	int32_t nd;      /* days in the span, from day 0 */
 	int32_t *pre;    /* pre[i] = F(i - 1): working days in [0, i); nd + 1 entries */
+	int shared;      /* the cached snapshot of calendar_load (read-only) */
+	int refs;        /* holders of a shared snapshot, under cache_mu */
 };
+
+/*
+ * calendar_load is called on hot paths (every case action and page), so it
+ * keeps the last snapshot it built and hands it out again while the
+ * exceptions in the store are unchanged.  "Unchanged" is decided by a cheap
+ * aggregate over calendar_days (count, sum and sum of squares of the days of
+ * each kind), which also sees edits made by other nodes.  Equal fingerprints
+ * mean equal working days, so one cache serves every store of the process.
+ */
+#define CAL_FP 6
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct calendar *cache;
+static int64_t cache_fp[CAL_FP];
 
 static int64_t floor_div7(int64_t a)
 {
@@ -182,7 +198,7 @@ static int64_t cum(const struct calendar *c, int64_t x)
 /* A snapshot from per-day flags (1 = working), nd of them. */
 static struct calendar *cal_from_flags(const unsigned char *w, int32_t nd)
 {
-	struct calendar *c = xmalloc(sizeof *c);
+	struct calendar *c = xcalloc(1, sizeof *c);
 	c->nd = nd;
 	c->pre = xmalloc(((size_t)nd + 1) * sizeof *c->pre);
 	c->pre[0] = 0;
@@ -212,12 +228,25 @@ struct calendar *calendar_plain(void)
 	return c;
 }
 
+static void cal_destroy(struct calendar *c)
+{
+	free(c->pre);
+	free(c);
+}
+
 void calendar_free(struct calendar *c)
 {
 	if (c == NULL)
 		return;
-	free(c->pre);
-	free(c);
+	if (c->shared) {
+		pthread_mutex_lock(&cache_mu);
+		int last = --c->refs == 0 && c != cache;
+		pthread_mutex_unlock(&cache_mu);
+		if (last)
+			cal_destroy(c);
+		return;
+	}
+	cal_destroy(c);
 }
 
 int calendar_is_workday(const struct calendar *c, cal_day day)
@@ -229,7 +258,8 @@ int calendar_is_workday(const struct calendar *c, cal_day day)
 
 void calendar_mark(struct calendar *c, cal_day day, enum cal_kind kind)
 {
-	if (day < 0 || day >= c->nd)
+	/* a snapshot shared by calendar_load is read-only */
+	if (c->shared || day < 0 || day >= c->nd)
 		return;
 	int want = kind == CAL_HOLIDAY ? 0 : kind == CAL_WORKDAY ? 1 : cal_weekday(day) < 5;
 	int delta = want - calendar_is_workday(c, day);
@@ -270,9 +300,11 @@ int calendar_workdays_between(const struct calendar *c, cal_day from, cal_day to
 
 /* ------------------------------------------------------------ the store */
 
-enum cal_stmt { S_ALL, S_YEAR, S_UPSERT, S_DELETE, S_DELETE_RANGE, S__MAX };
+enum cal_stmt { S_FINGERPRINT, S_ALL, S_YEAR, S_UPSERT, S_DELETE, S_DELETE_RANGE, S__MAX };
 
 static const char *const sql[S__MAX] = {
+	[S_FINGERPRINT] = "SELECT kind, COUNT(*), COALESCE(SUM(day), 0), COALESCE(SUM(day * day), 0) "
+			  "FROM calendar_days GROUP BY kind",
 	[S_ALL] = "SELECT day, kind FROM calendar_days ORDER BY day",
 	[S_YEAR] = "SELECT day, kind, note FROM calendar_days WHERE day >= $1 AND day < $2 ORDER BY day",
 	[S_UPSERT] = "INSERT INTO calendar_days (day, kind, note, updated_at) VALUES ($1, $2, $3, $4) "
@@ -282,7 +314,56 @@ static const char *const sql[S__MAX] = {
 	[S_DELETE_RANGE] = "DELETE FROM calendar_days WHERE day >= $1 AND day < $2",
 };
 
+static int fingerprint(struct store *st, int64_t fp[CAL_FP])
+{
+	struct store_res *res = NULL;
+	memset(fp, 0, CAL_FP * sizeof fp[0]);
+	if (store_query(st, sql[S_FINGERPRINT], NULL, 0, &res) != STORE_OK)
+		return -1;
+	for (int i = 0; i < store_res_rows(res); i++) {
+		int k = strcmp(store_res_text(res, i, 0), "workday") == 0 ? 3 : 0;
+		for (int j = 0; j < 3; j++)
+			fp[k + j] = store_res_int(res, i, j + 1);
+	}
+	store_res_free(res);
+	return 0;
+}
+
+static int build(struct store *st, struct calendar **out);
+
 int calendar_load(struct store *st, struct calendar **out)
+{
+	int64_t fp[CAL_FP];
+	struct calendar *c = NULL, *old = NULL;
+	*out = NULL;
+	if (fingerprint(st, fp) != 0)
+		return -1;
+	pthread_mutex_lock(&cache_mu);
+	if (cache != NULL && memcmp(fp, cache_fp, sizeof fp) == 0) {
+		cache->refs++;
+		*out = cache;
+	}
+	pthread_mutex_unlock(&cache_mu);
+	if (*out != NULL)
+		return 0;
+	if (build(st, &c) != 0)
+		return -1;
+	c->shared = 1;
+	c->refs = 1;   /* the caller's */
+	pthread_mutex_lock(&cache_mu);
+	old = cache;
+	cache = c;
+	memcpy(cache_fp, fp, sizeof fp);
+	int drop = old != NULL && old->refs == 0;
+	pthread_mutex_unlock(&cache_mu);
+	if (drop)
+		cal_destroy(old);
+	*out = c;
+	return 0;
+}
+
+/* A fresh snapshot of the store's exceptions. */
+static int build(struct store *st, struct calendar **out)
 {
 	struct store_res *res = NULL;
 	*out = NULL;

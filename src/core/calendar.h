@@ -16,9 +16,13 @@
  * returns that day; calendar_workdays_between(c, S, D) counts the working
  * days in (S, D].
  *
- * A struct calendar is an immutable in-memory snapshot (one bit per day
- * over a span of years) so clocks can be computed for a million cases in
- * a fraction of a second; reload it after an edit.  Thread-safe to share.
+ * A struct calendar is an immutable in-memory snapshot (working-day counts
+ * over a span of years) so clocks can be computed for a million cases in a
+ * fraction of a second.  calendar_load is cheap to call on hot paths: it
+ * hands out one shared snapshot (reference-counted; calendar_free drops a
+ * reference) for as long as a fingerprint of the store's exceptions is
+ * unchanged, and builds a new one when an edit (on any node) changed them.
+ * Thread-safe to share.
  */
 #ifndef YZ_CALENDAR_H
 #define YZ_CALENDAR_H
@@ -50,7 +54,7 @@ enum cal_kind {
 
 struct calendar;
 
-/* Loads every exception from the store into a snapshot. 0 or -1. */
+/* The snapshot of the store's exceptions (shared while unchanged; see above). 0 or -1. */
 int calendar_load(struct store *st, struct calendar **out);
 /* A snapshot with no exceptions (weekends only): for tests and tools. */
 struct calendar *calendar_plain(void);

@@ -462,6 +462,33 @@ static void test_set_day(void **state)
 	store_close(st);
 }
 
+/* calendar_load hands out one shared snapshot while the store is unchanged,
+ * and a new one as soon as it changes; an old one stays valid until freed. */
+static void test_load_cache(void **state)
+{
+	(void)state;
+	struct store *st = fresh_store();
+	struct calendar *a = NULL, *b = NULL, *c = NULL;
+	cal_day sat = cal_day_from_ymd(2031, 3, 1);   /* a Saturday */
+	assert_int_equal(calendar_load(st, &a), 0);
+	assert_int_equal(calendar_load(st, &b), 0);
+	assert_ptr_equal(a, b);
+	assert_false(calendar_is_workday(a, sat));
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(calendar_set_day(st, sat, CAL_WORKDAY, "调休"), 0);
+	assert_int_equal(store_commit(st), 0);
+	assert_int_equal(calendar_load(st, &c), 0);
+	assert_ptr_not_equal(a, c);
+	assert_true(calendar_is_workday(c, sat));
+	assert_false(calendar_is_workday(a, sat));    /* the old snapshot is untouched */
+	calendar_mark(c, sat, CAL_HOLIDAY);           /* shared: read-only */
+	assert_true(calendar_is_workday(c, sat));
+	calendar_free(a);
+	calendar_free(b);
+	calendar_free(c);
+	store_close(st);
+}
+
 static void test_kinds(void **state)
 {
 	(void)state;
@@ -487,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_import_samples),
 		cmocka_unit_test(test_import_bad),
 		cmocka_unit_test(test_set_day),
+		cmocka_unit_test(test_load_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
