@@ -5,7 +5,7 @@
 #   make fuzz   libFuzzer targets, each run for FUZZ_SECONDS
 
 CC      ?= cc
-PKGS    := libmicrohttpd sqlite3 libpq libsodium jansson liboath libqrencode cairo pangocairo libcurl
+PKGS    := libmicrohttpd sqlite3 libpq libsodium jansson liboath libqrencode cairo pangocairo libcurl xlsxwriter libzip expat
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers
@@ -19,12 +19,14 @@ FUZZ_CFLAGS := $(CFLAGS_COMMON) -O1 -g -fsanitize=fuzzer,address,undefined -Wno-
 
 SRC     := $(sort $(wildcard src/core/*.c src/engines/*/*.c src/apps/*/*.c))
 GEN     := build/gen/embed_migrations.c build/gen/embed_templates.c build/gen/embed_web.c \
-	   build/gen/embed_processes.c build/gen/embed_calendars.c
+	   build/gen/embed_processes.c build/gen/embed_calendars.c \
+	   build/gen/embed_registries.c
 MIGRATIONS := $(sort $(wildcard migrations/*/*.sql))
 TEMPLATES  := $(sort $(wildcard templates/*/*.html))
 WEBFILES   := $(sort $(shell find web -type f 2>/dev/null))
 PROCESSES  := $(sort $(wildcard processes/*/*.proc))
 CALENDARS  := $(sort $(wildcard calendar/*.txt))
+REGISTRIES := $(sort $(wildcard registries/*.reg))
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
 FUZZERS    := $(patsubst fuzz/%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
 FUZZ_SECONDS ?= 20
@@ -59,6 +61,9 @@ build/gen/embed_processes.c: build/tools/embed $(PROCESSES)
 build/gen/embed_calendars.c: build/tools/embed $(CALENDARS)
 	@mkdir -p $(@D)
 	build/tools/embed embed_calendars calendar $(CALENDARS) > $@.tmp && mv $@.tmp $@
+build/gen/embed_registries.c: build/tools/embed $(REGISTRIES)
+	@mkdir -p $(@D)
+	build/tools/embed embed_registries registries $(REGISTRIES) > $@.tmp && mv $@.tmp $@
 build/gen/embed_web.c: build/tools/embed $(WEBFILES)
 	@mkdir -p $(@D)
 	build/tools/embed embed_web web $(WEBFILES) > $@.tmp && mv $@.tmp $@

@@ -5,7 +5,7 @@
 # As root it runs apt-get; otherwise sudo if it can; otherwise it names the
 # packages to install and fails.
 set -e
-BUILD="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev libsodium-dev libjansson-dev liboath-dev libcsv-dev libqrencode-dev libcairo2-dev libpango1.0-dev libcurl4-openssl-dev libmagic-dev fonts-noto-cjk"
+BUILD="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev libsodium-dev libjansson-dev liboath-dev libcsv-dev libqrencode-dev libcairo2-dev libpango1.0-dev libcurl4-openssl-dev libmagic-dev libxlsxwriter-dev libzip-dev libexpat1-dev fonts-noto-cjk"
 TEST="libcmocka-dev postgresql python3 chromium nodejs npm wrk clang libclang-rt-14-dev openssl poppler-utils zbar-tools"
 
 case "${1:-build}" in

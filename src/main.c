@@ -4,6 +4,7 @@
  */
 #include "apps/hall/hall.h"
 #include "apps/portal/portal.h"
+#include "apps/share/share.h"
 #include "core/account.h"
 #include "core/audit.h"
 #include "core/auth.h"
@@ -55,6 +56,7 @@ static void usage_main(FILE *out)
 		"  dept           manage departments: add, list, import\n"
 		"  calendar       the working-day calendar: import, show, workdays\n"
 		"  audit          verify the audit chain, or sign a checkpoint\n"
+		"%s"
 		"  config         print every configuration key with its default\n"
 		"  version        print the version\n\n"
 		"Common options (before or after the command):\n"
@@ -62,7 +64,7 @@ static void usage_main(FILE *out)
 		"  --data DIR     data folder (key `data`)\n"
 		"  --store URI    sqlite:PATH or postgresql://... (key `store`)\n"
 		"Every key can be set as YIZHAN_<KEY> in the environment; see `yizhan config`.\n",
-		VERSION);
+		VERSION, share_cli_usage);
 }
 
 static int env_open(struct env *e, const char *config, int explicit_config, char *const *sets)
@@ -240,6 +242,10 @@ static int cmd_serve(struct env *e, int argc, char **argv)
 		fprintf(stderr, "yizhan: seeding the service hall demo failed\n");
 		return 1;
 	}
+	if (demo && share_demo_seed(e->st, &e->keys, &e->conf) != 0) {
+		fprintf(stderr, "yizhan: seeding the information-sharing demo failed\n");
+		return 1;
+	}
 	if (audit_checkpoint(e->st, &e->keys) != 0)
 		log_warn("audit: checkpoint at start failed");
 	if (tmpl_set_load(embed_templates, &ts, &err) != 0) {
@@ -257,6 +263,7 @@ static int cmd_serve(struct env *e, int argc, char **argv)
 	portal_register_desk();
 	portal_register_messages();
 	hall_register();
+	share_register();
 	if (jobs_start(e->store_uri, &e->keys, e->conf.workers) != 0)
 		goto out;
 	jobs_started = 1;
@@ -804,6 +811,30 @@ static int cmd_audit(struct env *e, int argc, char **argv)
 	return strcmp(sub, "--help") == 0 ? 0 : 2;
 }
 
+/* ---------- share commands (registry, import, export, compare, demo-data) ---------- */
+
+static int cmd_share(const char *cmd, const char *config, int explicit_config, char *const *sets,
+		     int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "help") == 0)
+			return share_cli(cmd, NULL, NULL, NULL, argc, argv);
+	/* Comparisons open data-quality tasks, which are cases. */
+	char *err = NULL;
+	if (procdef_load_all(embed_processes, &err) != 0) {
+		fprintf(stderr, "yizhan: process definitions: %s\n", err);
+		free(err);
+		return 1;
+	}
+	struct env e;
+	if (env_open(&e, config, explicit_config, sets) != 0)
+		return 1;
+	notify_configure(&e.conf);
+	int rc = share_cli(cmd, e.st, &e.keys, &e.conf, argc, argv);
+	env_close(&e);
+	return rc;
+}
+
 /* ---------- main ---------- */
 
 int main(int argc, char **argv)
@@ -842,6 +873,9 @@ int main(int argc, char **argv)
 		conf_print_doc();
 		return 0;
 	}
+	if (strcmp(cmd, "registry") == 0 || strcmp(cmd, "import") == 0 || strcmp(cmd, "export") == 0 ||
+	    strcmp(cmd, "compare") == 0 || strcmp(cmd, "demo-data") == 0)
+		return cmd_share(cmd, config, explicit_config, sets, nrest, rest);
 	int (*fn)(struct env *, int, char **) = NULL;
 	if (strcmp(cmd, "serve") == 0)
 		fn = cmd_serve;

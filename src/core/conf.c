@@ -33,6 +33,8 @@ static const struct conf_key keys[] = {
 	K("pool", CT_INT, pool, "16", 1, 1024,
 	  "store connections for HTTP; on PostgreSQL the most requests served at once"),
 	K("workers", CT_INT, workers, "2", 1, 64, "background job worker threads"),
+	K("demo_persons", CT_INT, demo_persons, "100000", 100, 10000000,
+	  "serve --demo: persons in the generated demo registries (population, enterprises, housing, ...)"),
 	K("max_body", CT_LONG, max_body, "1048576", 1024, 1073741824L, "largest request body in bytes"),
 	K("max_upload", CT_LONG, max_upload, "10485760", 1024, 268435456L,
 	  "largest uploaded file in bytes (multipart/form-data, at most 8 files a request; such a body "

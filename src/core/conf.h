@@ -17,6 +17,7 @@ struct conf {
 	int threads;           /* HTTP polling threads (SQLite) */
 	int pool;              /* store connections for HTTP (PostgreSQL: concurrent requests) */
 	int workers;           /* job worker threads */
+	int demo_persons;      /* serve --demo: persons in the generated demo registries */
 	long max_body;         /* bytes */
 	long max_upload;       /* bytes per uploaded file (multipart) */
 	long max_header;       /* bytes: per-connection header memory */

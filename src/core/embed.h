@@ -1,7 +1,7 @@
 /*
  * embed: files compiled into the binary (migrations, templates, web assets).
  * The tables are generated at build time by tools/embed.c from the folders
- * migrations/, templates/, web/, processes/ and calendar/; names are paths relative to that folder.
+ * migrations/, templates/, web/, processes/, calendar/ and registries/; names are paths relative to that folder.
  * Each table ends with an entry whose name is NULL.  All data is static.
  */
 #ifndef YZ_EMBED_H
@@ -20,5 +20,6 @@ extern const struct embed_file embed_templates[];
 extern const struct embed_file embed_web[];
 extern const struct embed_file embed_processes[];
 extern const struct embed_file embed_calendars[];   /* calendar/YYYY.txt: yearly working-day files */
+extern const struct embed_file embed_registries[];  /* registries/NAME.reg: registry definitions the demo applies */
 
 #endif
