@@ -1,4 +1,5 @@
 #include "core/auth.h"
+#include "core/apitoken.h"
 #include "core/audit.h"
 #include "core/conf.h"
 #include "core/crypto.h"
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define COOKIE_SID "yz_sid"
 #define COOKIE_PRE "yz_pre"
@@ -79,6 +81,17 @@ static void audit_req(struct req *r, int64_t actor, const char *login, const cha
 	struct audit_entry e = { actor, login, action, object, 0, r->ip, detail };
 	if (audit_append(r->st, &e) != 0)
 		log_error("auth: audit of %s failed", action);
+}
+
+/* s as a JSON string literal, in r's arena. */
+static const char *json_dumps_arena(struct req *r, const char *s)
+{
+	json_t *v = json_string(s ? s : "");
+	char *t = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+	const char *out = arena_strdup(r->arena, t ? t : "\"\"");
+	free(t);
+	json_decref(v);
+	return out;
 }
 
 /* Pre-session CSRF token for anonymous forms (double-submit cookie). */
@@ -153,6 +166,48 @@ int auth_load_session(struct req *r)
 out:
 	store_res_free(res);
 	return rc;
+}
+
+int auth_load_token(struct req *r)
+{
+	const char *h = req_header(r, "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return 0;
+	const char *tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	struct apitoken_info info;
+	int64_t id = 0;
+	enum apitoken_rc rc = apitoken_verify(r->st, http_ctx()->keys, tok, auth_now(), &info, &id);
+	if (rc == APITOKEN_ERROR)
+		return -1;
+	if (rc != APITOKEN_OK) {
+		static const enum msg_id why[] = {
+			[APITOKEN_MALFORMED] = MSG_TOKEN_MALFORMED, [APITOKEN_UNKNOWN] = MSG_TOKEN_UNKNOWN,
+			[APITOKEN_REVOKED] = MSG_TOKEN_REVOKED, [APITOKEN_EXPIRED] = MSG_TOKEN_EXPIRED,
+		};
+		/* Audited with the id when it could be read; never the token. */
+		char *actor = id > 0 ? arena_printf(r->arena, "token:%lld", (long long)id) : NULL;
+		char *obj = id > 0 ? arena_printf(r->arena, "api_token:%lld", (long long)id) : NULL;
+		char *detail = arena_printf(r->arena, "{\"reason\":\"%s\",\"path\":%s}",
+					    apitoken_rc_name(rc), json_dumps_arena(r, r->path));
+		struct audit_entry e = { 0, actor, "token.reject", obj, 0, r->ip, detail };
+		if (audit_append_tx(r->st, &e) != 0)
+			return -1;
+		if (r->nextra < 4) {
+			r->extra_hdr_name[r->nextra] = "WWW-Authenticate";
+			r->extra_hdr_val[r->nextra++] = "Bearer error=\"invalid_token\"";
+		}
+		resp_error(r, 401, why[rc], NULL);
+		return 1;
+	}
+	r->who.token_id = info.id;
+	r->who.token_dept = info.dept_id;
+	r->who.token_scopes = arena_strdup(r->arena, info.scopes);
+	r->who.login = arena_printf(r->arena, "token:%lld", (long long)info.id);
+	r->who.name = arena_strdup(r->arena, info.name);
+	apitoken_info_clear(&info);
+	return 0;
 }
 
 static int session_start(struct req *r, int64_t user_id, int half)

@@ -1035,6 +1035,14 @@ static enum MHD_Result dispatch(struct req *r)
 		resp_error(r, path_matched ? 405 : 404, MSG_NONE, NULL);
 		goto send;
 	}
+	if ((r->route->flags & RF_TOKEN) && r->who.user_id == 0) {
+		int t = auth_load_token(r);
+		if (t != 0) {
+			if (t < 0)
+				resp_error(r, 503, MSG_HTTP_503, NULL);
+			goto send;
+		}
+	}
 	if (r->route->role == ROLE_ANON && r->who.user_id != 0 && !r->who.half && !r->is_api) {
 		resp_redirect(r, "/desk");
 		goto send;
@@ -1063,7 +1071,8 @@ static enum MHD_Result dispatch(struct req *r)
 		goto send;
 	}
 	int unsafe = r->method != HM_GET && r->method != HM_HEAD;
-	if (unsafe && (r->route->flags & RF_CSRF) && !csrf_ok(r)) {
+	/* A token request carries no cookie, so there is nothing to forge across sites. */
+	if (unsafe && (r->route->flags & RF_CSRF) && r->who.token_id == 0 && !csrf_ok(r)) {
 		resp_error(r, 403, MSG_CSRF_INVALID, "_csrf");
 		goto send;
 	}

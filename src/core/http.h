@@ -55,6 +55,9 @@ enum role {
 #define RF_HALF   0x10u   /* reachable with a half-open session (password ok, second factor pending) */
 #define RF_UPLOAD 0x20u   /* accepts multipart/form-data with files (FT_FILE fields); others answer it 415 */
 #define RF_DYNAMIC 0x40u  /* fields known only to the handler (an item's form): it calls req_check */
+#define RF_TOKEN  0x80u   /* accepts a department API token: Authorization: Bearer yzt_...; with no
+			   * session the token fills who.token_* (no cookie, so no CSRF); the route's
+			   * role is then ROLE_PUBLIC and the handler checks "token or staff session" */
 
 struct req;
 struct file_info;
@@ -89,6 +92,10 @@ struct principal {
 	const char *csrf;         /* the session's CSRF token */
 	const char *sid_hash;     /* the session's stored id (hash of the cookie) */
 	int must_change_pw;
+	/* A department API token (RF_TOKEN routes, no session): token_id > 0 */
+	int64_t token_id;
+	int64_t token_dept;
+	const char *token_scopes;  /* "*" or comma-separated registry codes */
 };
 
 #define REQ_MAX_PARAMS 4
@@ -233,5 +240,12 @@ const char *req_ip(struct req *r);
 
 /* Sessions are implemented in auth.c; http.c calls this to fill r->who. */
 int auth_load_session(struct req *r);
+/*
+ * RF_TOKEN routes without a session: a department API token in
+ * "Authorization: Bearer ..." fills r->who.token_* (auth.c).  0 when there
+ * is none or it is good; 1 when it was refused (answered 401 with the
+ * reason, audited "token.reject"); -1 on a store failure.
+ */
+int auth_load_token(struct req *r);
 
 #endif

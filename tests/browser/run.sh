@@ -2,7 +2,7 @@
 # Browser journeys against a real server.
 #   tests/browser/run.sh BINARY
 # Starts BINARY serve --demo on a free loopback port with a fresh data folder,
-# runs login.test.mjs and hall.test.mjs with node's test runner (TAP: "# pass N" / "# fail N"),
+# runs login.test.mjs, hall.test.mjs and share*.test.mjs with node's test runner (TAP: "# pass N" / "# fail N"),
 # keeps screenshots and the server log in tests/browser/artifacts/, stops the
 # server with SIGTERM.  Exits non-zero when a journey fails, when the server
 # cannot start, exits uncleanly, or a sanitizer reports anything.
@@ -82,7 +82,7 @@ for attempt in 1 2 3; do
 	PORT="$(free_port)" || exit 1
 	URL="http://127.0.0.1:$PORT"
 	rm -rf "$DATA"
-	"$BIN" serve --demo --data "$DATA" --port "$PORT" >"$LOG" 2>&1 &
+	YIZHAN_DEMO_PERSONS=2000 "$BIN" serve --demo --data "$DATA" --port "$PORT" >"$LOG" 2>&1 &
 	PID=$!
 	i=0
 	while [ $i -lt 300 ]; do
@@ -102,7 +102,7 @@ done
 echo "browser: $BIN serving $URL (data $DATA)"
 
 YIZHAN_URL="$URL" YIZHAN_DATA="$DATA" YIZHAN_ARTIFACTS="$ARTIFACTS" \
-	node --test --test-reporter=tap --test-concurrency=1 login.test.mjs hall.test.mjs
+	node --test --test-reporter=tap --test-concurrency=1 login.test.mjs hall.test.mjs $(ls share*.test.mjs 2>/dev/null)
 status=$?
 
 SERVER_STATUS=0

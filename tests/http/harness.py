@@ -449,6 +449,9 @@ class Server:
             if k.startswith("YIZHAN_"):
                 del env[k]
         env["YIZHAN_ACCESS_LOG"] = self.access_log
+        # A small demo city: the registries' generator scales with it (planted
+        # discrepancies included), and ASan builds are slow to seed 100,000 persons.
+        env["YIZHAN_DEMO_PERSONS"] = "2000"
         if self.store:
             # Many test servers share one throwaway PostgreSQL: keep each one's pool small.
             env["YIZHAN_POOL"] = "6"

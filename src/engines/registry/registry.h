@@ -270,6 +270,18 @@ typedef int (*reg_row_fn)(void *arg, const char *const *values);
 int registry_scan(struct store *st, const struct registry *reg, const char *order_field,
 		  reg_row_fn fn, void *arg);
 
+/*
+ * Aggregates over the records whose match_field equals value (raw text,
+ * checked like an input value): the number of records when sum_field is
+ * NULL, else the sum of that integer or decimal field (0 when none match).
+ * The canonical text of the answer goes to out ("3", "120500.00").  For
+ * verifications that answer a question without revealing records
+ * (aggregate.c).  0, or -1 with *e (unknown field, not numeric, bad value).
+ */
+int registry_aggregate(struct store *st, const struct registry *reg, const char *match_field,
+		       const char *value, const char *sum_field, char *out, size_t cap,
+		       struct reg_error *e);
+
 /* ---------------------------------------------------------------- access log */
 
 /*
