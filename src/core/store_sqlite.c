@@ -78,6 +78,7 @@ struct sq_stmt {
 	sqlite3_stmt *stmt;
 	char *sql;        /* copy of the caller's text, to detect a reused address */
 	int maxparam;     /* highest $N the statement uses */
+	int *idx;         /* idx[N-1]: SQLite's index of $N, 0 when unused (found once, at prepare) */
 };
 
 static int sq_rc(int rc)
@@ -108,6 +109,7 @@ static void sq_stmt_free(void *val, void *arg)
 		return;
 	sqlite3_finalize(s->stmt);
 	free(s->sql);
+	free(s->idx);
 	free(s);
 }
 
@@ -212,6 +214,11 @@ static int sq_prepare(struct store *st, const char *sql, struct sq_stmt **out)
 		if (n > s->maxparam)
 			s->maxparam = n;
 	}
+	if (s->maxparam > 0) {
+		s->idx = xcalloc((size_t)s->maxparam, sizeof *s->idx);
+		for (int i = 1; i <= nparams; i++)
+			s->idx[sq_param_number(sqlite3_bind_parameter_name(s->stmt, i)) - 1] = i;
+	}
 	s->sql = xstrdup(sql);
 	stmt_cache_set(&d->cache, sql, s);
 	*out = s;
@@ -230,10 +237,7 @@ static int sq_bind(struct store *st, struct sq_stmt *s, const struct sval *param
 	}
 	for (int i = 0; i < nparams && i < s->maxparam; i++) {
 		const struct sval *v = &params[i];
-		char name[16];
-		int idx, rc;
-		snprintf(name, sizeof(name), "$%d", i + 1);
-		idx = sqlite3_bind_parameter_index(s->stmt, name);
+		int idx = s->idx[i], rc;
 		if (idx == 0)
 			continue;     /* a parameter this statement does not use */
 		switch (v->type) {

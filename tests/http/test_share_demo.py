@@ -10,7 +10,7 @@ import re
 import shutil
 import tempfile
 
-from harness import check, eq, idcard_check, orgcode_check, shared, uscc_check
+from harness import check, eq, idcard_check, orgcode_check, private_server, shared, uscc_check
 
 REGISTRIES = ["population", "enterprise", "housing", "vehicle", "deposit", "pfund"]
 HEADERS = {
@@ -159,3 +159,32 @@ def test_refuses_filled_registries_and_bad_arguments():
     rc, out, err = srv.cli("demo-data", "--help")
     eq(rc, 0, "demo-data --help")
     check("--persons" in out and "--seed" in out and "--csv" in out, "usage: %r" % out)
+
+
+def test_cli_into_store():
+    """Into an empty store (no demo): refused while the owning departments are missing, then the
+    definitions are applied and the records written, the same ones --csv writes for that seed."""
+    with private_server(demo=False) as srv:
+        rc, out, err = srv.cli("demo-data", "--persons", "500", "--seed", "3")
+        eq(rc, 1, "demo-data without the departments")
+        check("psb" in err, "the missing department is named: %r" % err)
+        for code, name in (("psb", "公安局"), ("amr", "市场监督管理局"), ("nr", "自然资源和规划局"),
+                           ("fin", "地方金融管理局"), ("hpf", "住房公积金管理中心")):
+            rc, out, err = srv.cli("dept", "add", "--code", code, "--name", name, "--level", "city")
+            eq(rc, 0, "dept add %s (%s)" % (code, err[-300:]))
+        rc, out, err = srv.cli("demo-data", "--persons", "500", "--seed", "3")
+        eq(rc, 0, "demo-data into the store (stderr: %s)" % err[-500:])
+        d, csv_out = generate(srv, 500, 3)
+        try:
+            for name in REGISTRIES:
+                n = int(srv.sql_value("SELECT COUNT(*) FROM reg_%s" % name))
+                eq(n, printed(out, name), "%s records as printed" % name)
+                eq(n, printed(csv_out, name), "%s records as in the CSV" % name)
+            ids = sorted(r[0] for r in srv.sql("SELECT id_no FROM reg_population"))
+            eq(ids, sorted(r["id_no"] for r in read(d, "population")), "the same persons")
+            names = dict(srv.sql("SELECT uscc, legal_rep_name FROM reg_enterprise"))
+            eq(names, {r["uscc"]: r["legal_rep_name"] for r in read(d, "enterprise")}, "the same enterprises")
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        rc, out, err = srv.cli("demo-data", "--persons", "500", "--seed", "3")
+        eq(rc, 1, "a second run is refused")

@@ -503,7 +503,19 @@ static const struct field_spec fs_get[] = {
 	{ NULL },
 };
 
+/*
+ * "/api/v1/share/{registry}/{key}" matches every two-segment path under
+ * /api/v1/share/, and the router takes the first match in registration
+ * order: these routes must come after every other table (compare/runs,
+ * tasks/{id}, verify/templates ...).  routes.c registers the route tables
+ * before the hooks, so share_grant_register (a hook) adds this table and
+ * share_api_routes, which routes.c registers among the tables, is empty.
+ */
 const struct route share_api_routes[] = {
+	{ 0, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
+const struct route share_api_read_routes[] = {
 	{ HM_POST, "/api/v1/share/{registry}/batch", api_batch, ROLE_PUBLIC, RF_API | RF_TOKEN | RF_CSRF | RF_DYNAMIC,
 	  NULL, NULL, NULL,
 	  "Batch read (token or staff session): {keys:[<=100], fields?:[...], purpose?} -> {items:{key: record|null}}" },

@@ -150,7 +150,7 @@ static const char *const sql[S__MAX] = {
 	[S_ALL] = "SELECT " CAT_COLS FROM "ORDER BY c.class_code, c.id",
 	[S_INSERT] = "INSERT INTO share_catalogue (" VALUES_COLS ", reg_version, version, created_at, updated_at, "
 		     "updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-		     "$17, $18, $19, $20, $24, 1, $21, $21, $22)",
+		     "$17, $18, $19, $20, $24, $23 + 1, $21, $21, $22)",
 	[S_UPDATE] = "UPDATE share_catalogue SET registry_code = $2, class = $3, class_code = $4, name = $5, "
 		     "provider_dept_id = $6, abstract = $7, format = $8, items = $9, items_text = $10, share = $11, "
 		     "share_cond = $12, via_api = $13, via_db = $14, via_file = $15, open = $16, open_cond = $17, "
@@ -300,7 +300,7 @@ static int items_parse(const char *text, enum reg_share entry_share, json_t **ou
 				if (strcmp(parts[3], reg_share_name((enum reg_share)k)) == 0 ||
 				    strcmp(parts[3], reg_share_label((enum reg_share)k)) == 0)
 					sh = (enum reg_share)k;
-			if (sh == RS__MAX || sh < entry_share)
+			if (sh == RS__MAX || (entry_share == RS_NONE && sh != RS_NONE))
 				w = MSG_CAT_ITEM_BAD_SHARE;
 		}
 		if (w == MSG_NONE) {

@@ -7,8 +7,10 @@
  *   GET /share/compare/runs/{id}/export      the report as CSV, XLSX or JSON (?format=)
  *   GET /share/tasks                         a department's data-quality tasks (lights, deadlines)
  *   GET, POST /share/tasks/{id}              one task; mark it fixed (note) or confirmed (reason)
- *   /api/v1/share/compare, /api/v1/share/compare/runs[/{id}[/items]],
- *   /api/v1/share/tasks[/{id}]               the same as JSON
+ *   POST, GET /api/v1/share/compare          queue a run (202 {job, run}); the runs
+ *   GET /api/v1/share/compare/runs/{id}[/items]   a run; its discrepancies
+ *   GET /api/v1/share/tasks, GET /api/v1/share/tasks/{id}/detail, POST /api/v1/share/tasks/{id}
+ *                                            tasks as JSON; acting on one
  *   yizhan compare A:ka B:kb --map fa=fb,...  the CLI (share_cli_compare)
  *
  * Who: platform admins and staff of the data department (code "data",
@@ -754,8 +756,10 @@ static int compare_work(struct store *st, struct job *job, int64_t run_id, int q
 		if (crc != 0 || w.failed || flush_items(&w) != 0)
 			goto store_failed;
 		elapsed = (int64_t)(s.seconds * 1000.0 + 0.5);
-		struct sval pc[] = { SVI(run_id), SVI(s.rows_a), SVI(s.rows_b), SVI(s.only_a), SVI(s.only_b),
-				     SVI(s.mismatch), SVI(elapsed) };
+		/* kinds not reported are not counted either (only in B is most of the population
+		 * when comparing legal representatives: not a discrepancy) */
+		struct sval pc[] = { SVI(run_id), SVI(s.rows_a), SVI(s.rows_b), SVI(c.only_a ? s.only_a : 0),
+				     SVI(c.only_b ? s.only_b : 0), SVI(s.mismatch), SVI(elapsed) };
 		if (store_begin(st) != STORE_OK)
 			goto store_failed;
 		if (store_exec(st, sql[S_RUN_COUNTS], pc, 7, NULL) != STORE_OK) {
@@ -1869,7 +1873,9 @@ const struct route share_compare_routes[] = {
 	  task_form_fill, "Close a data-quality task: fixed (note) or confirmed not an error (reason)" },
 	{ HM_POST, "/api/v1/share/compare", do_compare, ROLE_STAFF, RF_API | RF_CSRF | RF_IDEM, fs_compare, NULL, NULL,
 	  "Queue a comparison {registry_a,key_a,registry_b,key_b,map,only_a,only_b,tasks,deadline_days}; 202 {job,run}" },
-	{ HM_GET, "/api/v1/share/compare/runs", api_runs, ROLE_STAFF, RF_API, fs_list, NULL, NULL,
+	/* (GET /api/v1/share/X/Y belongs to the sharing API's {registry}/{key}: the lists and the task
+	 * stay clear of that shape) */
+	{ HM_GET, "/api/v1/share/compare", api_runs, ROLE_STAFF, RF_API, fs_list, NULL, NULL,
 	  "Comparison runs, newest first" },
 	{ HM_GET, "/api/v1/share/compare/runs/{id}", api_run, ROLE_STAFF, RF_API, NULL, NULL, NULL,
 	  "A comparison run: state, counts, tasks by department" },
@@ -1877,7 +1883,8 @@ const struct route share_compare_routes[] = {
 	  "A comparison's discrepancies (cursor pagination, ?kind=)" },
 	{ HM_GET, "/api/v1/share/tasks", api_tasks, ROLE_STAFF, RF_API, fs_tasks, NULL, NULL,
 	  "A department's data-quality tasks (?dept=&state=open|closed)" },
-	{ HM_GET, "/api/v1/share/tasks/{id}", api_task, ROLE_STAFF, RF_API, NULL, NULL, NULL, "One data-quality task" },
+	{ HM_GET, "/api/v1/share/tasks/{id}/detail", api_task, ROLE_STAFF, RF_API, NULL, NULL, NULL,
+	  "One data-quality task (the task's department sees its values whole; the read is logged)" },
 	{ HM_POST, "/api/v1/share/tasks/{id}", api_task_act, ROLE_STAFF, RF_API | RF_CSRF | RF_IDEM, fs_task_act, NULL,
 	  NULL, "Close a data-quality task {action: fix|confirm, version, note|reason}" },
 	{ 0, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL },
@@ -1983,10 +1990,17 @@ int share_cli_compare(struct store *st, const struct keys *k, int argc, char **a
 		free(message);
 		return 1;
 	}
-	printf("run %lld: A %lld records, B %lld records\n"
-	       "only in A: %lld\nonly in B: %lld\nmismatches: %lld\ntasks: %lld\nelapsed: %.3f s\n",
-	       (long long)run, (long long)jint(result, "rows_a"), (long long)jint(result, "rows_b"),
-	       (long long)jint(result, "only_a"), (long long)jint(result, "only_b"), (long long)jint(result, "mismatch"),
+	printf("run %lld: A %lld records, B %lld records\n", (long long)run, (long long)jint(result, "rows_a"),
+	       (long long)jint(result, "rows_b"));
+	if (sp.only_a)
+		printf("only in A: %lld\n", (long long)jint(result, "only_a"));
+	else
+		printf("only in A: not reported\n");
+	if (sp.only_b)
+		printf("only in B: %lld\n", (long long)jint(result, "only_b"));
+	else
+		printf("only in B: not reported\n");
+	printf("mismatches: %lld\ntasks: %lld\nelapsed: %.3f s\n", (long long)jint(result, "mismatch"),
 	       (long long)jint(result, "tasks"), json_number_value(json_object_get(result, "seconds")));
 	json_decref(result);
 	return 0;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 const struct gen_table gen_tables[GEN__MAX] = {
 	[GEN_POPULATION] = { "population",
@@ -339,7 +340,7 @@ struct gen {
 	int64_t ents;              /* enterprises, huaxin included */
 	int64_t p_missing, p_name;
 	int32_t day0, ndays;       /* birth dates: 1930-01-01 .. 2020-12-31 */
-	struct perm id_perm, miss_perm, plant_perm, uscc_perm, ename_perm, plate_perm, acct_perm, pf_perm;
+	struct perm id_perm, rep_perm, miss_perm, plant_perm, uscc_perm, ename_perm, plate_perm, acct_perm, pf_perm;
 	uint64_t ename_domain;
 };
 
@@ -564,6 +565,7 @@ static int gen_init(struct gen *G, int64_t persons, uint64_t seed)
 	G->day0 = days_from_civil(1930, 1, 1);
 	G->ndays = days_from_civil(2021, 1, 1) - G->day0;
 	perm_init(&G->id_perm, (uint64_t)NELEM(districts) * SEQ_N * (uint64_t)G->ndays, seed, S_ID);
+	perm_init(&G->rep_perm, (uint64_t)G->g, seed, S_REP);
 	perm_init(&G->miss_perm, (uint64_t)NELEM(districts) * MISS_SEQ_N * (uint64_t)G->ndays, seed, S_MISS_PERM);
 	perm_init(&G->plant_perm, (uint64_t)(G->ents - 1), seed, S_PLANT);
 	perm_init(&G->uscc_perm, ORG_DOMAIN, seed, S_USCC_PERM);
@@ -638,31 +640,24 @@ static int gen_population(const struct gen *G, struct emit *em)
 	return 0;
 }
 
-/* A random adult legal representative: a generated person aged 22..75 (at REF_YEAR). */
-static void pick_rep(const struct gen *G, struct rng *r, struct person *p)
+/*
+ * The next legal representative: persons in the order of a keyed
+ * permutation, skipping those not aged 22..75 (at REF_YEAR), so no person
+ * represents two enterprises.  More than half the persons qualify, so the
+ * cursor stays far below the population.  0, or -1 when nobody is left.
+ */
+static int next_rep(const struct gen *G, uint64_t *cursor, struct person *p)
 {
-	for (int tries = 0; tries < 200; tries++) {
+	while (*cursor < (uint64_t)G->g) {
 		struct pcore c;
-		int64_t g = (int64_t)rng_below64(r, (uint64_t)G->g);
+		int64_t g = (int64_t)perm_at(&G->rep_perm, (*cursor)++);
 		pcore_of(G, g, &c);
-		if (born_between(c.day, REF_YEAR - 75, REF_YEAR - 23) || tries == 199) {
-			/* (200 misses in a row do not happen: more than half the persons qualify.) */
-			if (!is_adult(c.day))
-				continue;
+		if (born_between(c.day, REF_YEAR - 75, REF_YEAR - 23)) {
 			person_of(G, g, p);
-			return;
+			return 0;
 		}
 	}
-	/* Fallback for the impossible: scan for any adult. */
-	for (int64_t g = 0; g < G->g; g++) {
-		struct pcore c;
-		pcore_of(G, g, &c);
-		if (is_adult(c.day)) {
-			person_of(G, g, p);
-			return;
-		}
-	}
-	person_of(G, 0, p);
+	return -1;
 }
 
 static int gen_enterprises(const struct gen *G, struct emit *em)
@@ -681,6 +676,7 @@ static int gen_enterprises(const struct gen *G, struct emit *em)
 	static const int status_w[] = { 86, 4, 8, 2 };
 	static const int cap_w[] = { 40, 30, 15, 10, 5 };
 	static const int cap_lo[] = { 10, 100, 500, 1000, 5000 }, cap_hi[] = { 100, 500, 1000, 5000, 50000 };
+	uint64_t rep_cursor = 0;
 	for (int64_t k = 0; k < G->ents - 1; k++) {
 		struct rng r;
 		rng_init(&r, G->seed, S_ENT, (uint64_t)k);
@@ -737,7 +733,8 @@ static int gen_enterprises(const struct gen *G, struct emit *em)
 			rep_born = day;
 		} else {
 			struct person p;
-			pick_rep(G, &rr, &p);
+			if (next_rep(G, &rep_cursor, &p) != 0)
+				return -1;
 			memcpy(rep_id, p.c.id, sizeof rep_id);
 			if (q < (uint64_t)(G->p_missing + G->p_name))
 				alter_name(p.name, p.c.male, &rr, rep_name, sizeof rep_name);
@@ -1087,8 +1084,21 @@ struct writer {
 	enum gen_reg cur;
 	int64_t batch, done[GEN__MAX], total;
 	int64_t expect[GEN__MAX];             /* known in advance: population, enterprise; else 0 */
-	int progress;
+	int progress, tty;
 };
+
+/* Progress on stderr: updated in place on a terminal, one line per registry otherwise. */
+static void writer_progress(const struct writer *w, int final)
+{
+	if (!w->progress || (!final && !w->tty))
+		return;
+	fprintf(stderr, "%s%-12s %lld", w->tty ? "\r" : "", gen_tables[w->cur].code, (long long)w->done[w->cur]);
+	if (w->expect[w->cur] > 0)
+		fprintf(stderr, " / %lld", (long long)w->expect[w->cur]);
+	if (final)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
 
 static int writer_commit(struct writer *w)
 {
@@ -1105,14 +1115,7 @@ static int writer_commit(struct writer *w)
 		log_error("demo-data: commit of %s failed: %s", gen_tables[w->cur].code, store_errmsg(w->st));
 		return -1;
 	}
-	if (w->progress) {
-		if (w->expect[w->cur] > 0)
-			fprintf(stderr, "\r%-12s %lld / %lld", gen_tables[w->cur].code, (long long)w->done[w->cur],
-				(long long)w->expect[w->cur]);
-		else
-			fprintf(stderr, "\r%-12s %lld", gen_tables[w->cur].code, (long long)w->done[w->cur]);
-		fflush(stderr);
-	}
+	writer_progress(w, 0);
 	w->batch = 0;
 	return 0;
 }
@@ -1124,8 +1127,8 @@ static int writer_row(void *arg, enum gen_reg reg, const char *const *values)
 		int changed = reg != w->cur;
 		if (writer_commit(w) != 0)
 			return -1;
-		if (changed && w->progress)
-			fputc('\n', stderr);
+		if (changed)
+			writer_progress(w, 1);
 	}
 	if (!w->in_tx) {
 		if (store_begin(w->st) != STORE_OK) {
@@ -1160,6 +1163,7 @@ int gen_store(struct store *st, int64_t persons, uint64_t seed, int progress, st
 	memset(&w, 0, sizeof w);
 	w.st = st;
 	w.progress = progress;
+	w.tty = isatty(STDERR_FILENO);
 	snprintf(w.source, sizeof w.source, "demo-data:%llu", (unsigned long long)seed);
 	w.who.user_id = 0;
 	w.who.name = "system";
@@ -1190,8 +1194,8 @@ int gen_store(struct store *st, int64_t persons, uint64_t seed, int progress, st
 	int rc = gen_run(persons, seed, writer_row, &w, out);
 	if (rc == 0 && writer_commit(&w) != 0)
 		rc = -1;
-	if (progress && w.total > 0)
-		fputc('\n', stderr);
+	if (rc == 0 && w.total > 0)
+		writer_progress(&w, 1);
 	if (rc != 0) {
 		store_rollback(st);
 		return -1;

@@ -25,11 +25,16 @@
  * population with the same name.
  *
  * Fixed records for the demo accounts (src/apps/portal/demo.c): the citizen
- * chen (陈小梅, 44010619900517123X-style 身份证号 with seq "123") with one
+ * chen (陈小梅, 身份证号 44010619900517123 + check, gen_chen_idcard) with one
  * housing record, no vehicle, two deposit accounts totalling 12000.00 and a
  * provident-fund account of 8500.00; the enterprise huaxin
- * (示范市华信科技有限公司) whose legal representative is chen's neighbour
- * 赵志强.  The population holds exactly `persons` records, these included.
+ * (示范市华信科技有限公司, gen_huaxin_uscc) whose legal representative is
+ * chen's neighbour 赵志强.  The population holds exactly `persons` records,
+ * these included.  Every person's sex follows the 17th digit of the
+ * 身份证号, chen's too: the demo's sequence code "123" is odd, so 男.
+ *
+ * Legal representatives are distinct persons (no one represents two
+ * enterprises), so enterprise.legal_rep_id can serve as a comparison key.
  */
 #ifndef YZ_SHARE_GEN_H
 #define YZ_SHARE_GEN_H

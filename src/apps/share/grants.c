@@ -1315,6 +1315,8 @@ static int desk_requests(struct req *r, json_t *items)
 void share_grant_register(void)
 {
 	desk_register(desk_requests);
+	/* The sharing API's catch-all paths, after every route table (see api.c). */
+	http_add_routes(share_api_read_routes);
 }
 
 /* ------------------------------------------------------------ demo */

@@ -1182,8 +1182,9 @@ static void api_delete_record(struct req *r)
 /*
  * Answers whether a record with field = value exists: 1, 0, or -1 after
  * answering.  Any staff department may ask, on any field but those of
- * class 不予共享 (unless it owns the registry); logged (the value as the
- * data subject when it is a 身份证号 or 统一社会信用代码) and audited.
+ * class 不予共享 (unless it owns the registry); logged with basis "exists"
+ * (the value as the data subject when it is a 身份证号 or 统一社会信用代码)
+ * and audited.
  */
 static int exists_check(struct req *r, const struct registry *reg, const char *field, const char *value)
 {
@@ -1220,7 +1221,8 @@ static int exists_check(struct req *r, const struct registry *reg, const char *f
 	if (dept != reg->owner_dept_id) {
 		int subject = f->type == RT_IDCARD || f->type == RT_USCC;
 		struct reg_access a = { dept, r->who.user_id, r->who.login ? r->who.login : "system", d->code,
-					subject ? value : NULL, msg(MSG_REGUI_PURPOSE_EXISTS), "exists", f->name, "exists" };
+					subject ? value : NULL, msg(MSG_REGUI_PURPOSE_EXISTS), "exists", f->name,
+					r->is_api ? "api" : "page" };
 		rc = reg_access_log(r->st, http_ctx()->keys, &a);
 	}
 	if (rc == 0) {

@@ -34,6 +34,9 @@ int share_catalogue_demo(struct store *st);                       /* catalogue.c
 int share_verify_demo(struct store *st);                          /* verify.c */
 int share_grant_demo(struct store *st, const struct keys *k);     /* grants.c, tokens.c */
 int share_token_demo(struct store *st, const struct keys *k);     /* tokens.c (called by share_grant_demo) */
+/* api.c: GET /api/v1/share/{registry}/{key} and the batch; registered last, by
+ * share_grant_register, since its paths match any two segments under /api/v1/share/. */
+extern const struct route share_api_read_routes[];
 
 /* ---- CLI parts (cli.c dispatches) ---- */
 int share_cli_registry(struct store *st, const struct keys *k, int argc, char **argv);  /* registries.c */

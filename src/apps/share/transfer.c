@@ -42,6 +42,8 @@
 #define IMPORT_MAX (100L * 1024 * 1024)          /* bytes of an uploaded file (max_upload bounds it too) */
 #define EXPORT_FILE_MAX ((size_t)4 << 30)         /* bytes of a stored export */
 #define RECENT_JOBS 10
+/* reg_access.via of an export (registry.h lists api, page, verify, batch; access.c must accept it) */
+#define EXPORT_VIA "batch"
 
 static const char *const import_types[] = {
 	"text/plain", "text/csv", "application/csv", "text/x-Algol68", "application/zip",
@@ -322,14 +324,15 @@ static json_t *columns_json(const struct registry *reg)
 	json_t *a = json_array();
 	for (int i = 0; i < reg->def.nfields; i++) {
 		const struct reg_field *f = &reg->def.fields[i];
-		json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:b}", "name", f->name, "label", f->label ? f->label : "",
+		json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:b,s:b}", "name", f->name, "label", f->label ? f->label : "",
 				      "type", reg_type_label(f->type), "required", f->required || i == reg->def.key,
-				      "key", i == reg->def.key);
+				      "key", i == reg->def.key, "has_enum", 0);
 		if (f->type == RT_ENUM) {
 			json_t *vals = json_array();
 			for (int k = 0; k < f->nenum; k++)
 				json_array_append_new(vals, json_string(f->enum_values[k]));
-			json_object_set_new(o, "values", vals);
+			json_object_set_new(o, "enum_values", vals);
+			json_object_set_new(o, "has_enum", json_true());
 		}
 		json_array_append_new(a, o);
 	}
@@ -347,7 +350,9 @@ static void import_fill(struct req *r, json_t *ctx)
 	json_object_set_new(ctx, "registry", json_pack("{s:s,s:s}", "code", reg->def.code, "name", reg->def.name));
 	json_object_set_new(ctx, "columns", columns_json(reg));
 	json_object_set_new(ctx, "key_name", json_string(reg->def.fields[reg->def.key].name));
-	json_object_set_new(ctx, "recent", recent_jobs(r->st, r->who.user_id, "registry.import", reg->def.code));
+	json_t *recent = recent_jobs(r->st, r->who.user_id, "registry.import", reg->def.code);
+	json_object_set_new(ctx, "has_recent", json_boolean(json_array_size(recent) > 0));
+	json_object_set_new(ctx, "recent", recent);
 	json_object_set_new(ctx, "max_mb", json_integer((json_int_t)((http_ctx()->conf->max_upload < IMPORT_MAX
 									   ? http_ctx()->conf->max_upload
 									   : IMPORT_MAX) /
@@ -616,7 +621,7 @@ static int job_export(struct job *j, json_t **result, char **message)
 	int bad = audit_append(j->st, &ae) != 0;
 	if (!bad && view_sensitive(reg, right.fields)) {
 		struct reg_access acc = { dept, j->user_id, login && *login ? login : "job", reg->def.code, NULL,
-					  "导出", right.basis ? right.basis : "owner", flist, "export" };
+					  "导出", right.basis ? right.basis : "owner", flist, EXPORT_VIA };
 		bad = reg_access_log(j->st, j->keys, &acc) != 0;
 	}
 	if (bad || store_commit(j->st) != STORE_OK) {
@@ -699,7 +704,9 @@ static void export_fill(struct req *r, json_t *ctx)
 	json_object_set_new(ctx, "basis", json_string(right.basis ? right.basis : ""));
 	json_object_set_new(ctx, "dept", json_integer((json_int_t)dept));
 	json_object_set_new(ctx, "records", json_integer((json_int_t)registry_count(r->st, reg)));
-	json_object_set_new(ctx, "recent", recent_jobs(r->st, r->who.user_id, "registry.export", reg->def.code));
+	json_t *recent = recent_jobs(r->st, r->who.user_id, "registry.export", reg->def.code);
+	json_object_set_new(ctx, "has_recent", json_boolean(json_array_size(recent) > 0));
+	json_object_set_new(ctx, "recent", recent);
 }
 
 /* GET /share/registries/{code}/export */

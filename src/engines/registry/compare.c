@@ -621,9 +621,8 @@ static int start_partitions(struct run *r, int64_t rows_so_far, int64_t rows_tot
 {
 	double est = (double)r->t.bytes * ((double)(rows_total > rows_so_far ? rows_total : rows_so_far) /
 					   (double)(rows_so_far > 0 ? rows_so_far : 1));
-	int n = (int)(est * 1.5 / (double)r->budget) + 2;
-	if (n > MAX_PARTS)
-		n = MAX_PARTS;
+	double want = est * 1.5 / (double)r->budget + 2;
+	int n = want >= MAX_PARTS ? MAX_PARTS : (int)want;
 	for (int i = 0; i < n; i++) {
 		r->pa[i] = tmpfile();
 		r->pb[i] = tmpfile();

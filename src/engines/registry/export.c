@@ -165,7 +165,10 @@ static int number_roundtrips(const char *canon, double *out)
 	snprintf(buf, sizeof buf, "%.16G", d);
 	/* Canonical decimals carry trailing fraction zeros ("12.50"): compare without them. */
 	char want[64];
-	snprintf(want, sizeof want, "%s", canon);
+	size_t clen = strlen(canon);
+	if (clen >= sizeof want)
+		return 0;
+	memcpy(want, canon, clen + 1);
 	char *dot = strchr(want, '.');
 	if (dot != NULL) {
 		size_t n = strlen(want);
