@@ -111,6 +111,11 @@ def test_psb_closes_tasks():
     for t in mine:
         check(t["deadline"], "deadline shown")
         check(t["light_css"] in ("green", "yellow", "red"), "light")
+    # the desk shows psb's open data-quality tasks
+    desk = psb.get("/api/v1/desk").expect(200).json()
+    items = desk.get("items", desk) if isinstance(desk, dict) else desk
+    dq = [i for i in items if i.get("kind") == "share.dq"]
+    check(dq and dq[0]["count"] >= PLANTED_MISSING + PLANTED_NAME, "desk item: %r" % dq)
     t = next(t for t in mine if t["kind"] == "mismatch")
     detail = psb.get("/api/v1/share/tasks/%d/detail" % t["id"]).expect(200).json()
     check("*" not in detail["key"], "psb sees the identifier whole on the task: %r" % detail["key"])

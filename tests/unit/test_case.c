@@ -1018,6 +1018,16 @@ static void test_inbox(void **state)
 	assert_int_equal(s.scanned, 8);   /* the two accepted last are not due yet */
 
 	json_t *page = NULL;
+	/* One application's processes only: every case here is a "test.*" one. */
+	assert_int_equal(case_inbox_app(w.st, w.dept, "test", NULL, NULL, 100, &page), CASE_OK);
+	assert_int_equal(json_array_size(json_object_get(page, "items")), 12);
+	json_decref(page);
+	assert_int_equal(case_inbox_app(w.st, w.dept, "tes", NULL, NULL, 100, &page), CASE_OK);
+	assert_int_equal(json_array_size(json_object_get(page, "items")), 0);
+	json_decref(page);
+	assert_int_equal(case_inbox_app(w.st, w.dept, "hall", "submitted", NULL, 100, &page), CASE_OK);
+	assert_int_equal(json_array_size(json_object_get(page, "items")), 0);
+	json_decref(page);
 	assert_int_equal(case_inbox(w.st, w.dept, NULL, NULL, 100, &page), CASE_OK);
 	json_t *items = json_object_get(page, "items");
 	assert_int_equal(json_array_size(items), 12);

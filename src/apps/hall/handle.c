@@ -171,7 +171,10 @@ static int load_head(struct req *r, int64_t id, struct case_head *h)
 	if (store_query(r->st, sql[S_HEAD], v, 1, &res) != STORE_OK)
 		return -1;
 	int rc = 1;
-	if (store_res_rows(res) == 1) {
+	/* The hall handles its own processes only: a data-sharing request or a
+	 * data-quality task is acted on in its application, where its effects live. */
+	const char *process = store_res_rows(res) == 1 ? store_res_text(res, 0, 2) : NULL;
+	if (process != NULL && strncmp(process, "hall.", 5) == 0) {
 		h->dept = store_res_int(res, 0, 0);
 		h->applicant = store_res_int(res, 0, 1);
 		h->process = arena_strdup(r->arena, store_res_text(res, 0, 2));
@@ -277,8 +280,9 @@ static int inbox_load(struct req *r, json_t **out)
 	if (dept != NULL) {
 		const char *state = req_in_str(r, "state");
 		int limit = (int)req_in_int(r, "limit", INBOX_PAGE);
-		enum case_rc rc = case_inbox(r->st, hall_jint(dept, "id"), state && *state ? state : NULL,
-					     req_in_str(r, "after"), limit, &page);
+		enum case_rc rc = case_inbox_app(r->st, hall_jint(dept, "id"), "hall",
+						 state && *state ? state : NULL, req_in_str(r, "after"),
+						 limit, &page);
 		if (rc != CASE_OK) {
 			json_decref(depts);
 			if (rc == CASE_INVALID)

@@ -375,6 +375,18 @@ static json_t *run_json(struct store *st, struct arena *a, const struct run_row 
 			      w->only_a, "only_b", w->only_b, "tasks", w->tasks, "deadline_days", w->deadline, "state",
 			      w->state, "state_label", state_label(w->state));
 	json_object_set_new(o, "map_text", json_string(w->map ? w->map : ""));
+	{
+		struct buf b;
+		size_t i;
+		json_t *m;
+		buf_init(&b, 16384);
+		json_array_foreach(json_object_get(o, "map"), i, m)
+			if (buf_addf(&b, "%s%s（%s）= %s（%s）", i ? "；" : "", jstr(m, "a_label"), jstr(m, "a"),
+				     jstr(m, "b_label"), jstr(m, "b")) != 0)
+				break;
+		json_object_set_new(o, "map_display", json_string(b.data ? b.data : ""));
+		buf_release(&b);
+	}
 	json_object_set_new(o, "finished",
 			    json_boolean(strcmp(w->state, "done") == 0 || strcmp(w->state, "failed") == 0));
 	json_object_set_new(o, "failed", json_boolean(strcmp(w->state, "failed") == 0));

@@ -259,6 +259,10 @@ json_t *case_timeline(struct store *st, int64_t id, int public_only);
  */
 enum case_rc case_inbox(struct store *st, int64_t dept_id, const char *state_filter,
 			const char *after, int limit, json_t **out);
+/* The same, limited to the processes of one application ("hall": hall.*);
+ * app NULL is every process (case_inbox). */
+enum case_rc case_inbox_app(struct store *st, int64_t dept_id, const char *app,
+			    const char *state_filter, const char *after, int limit, json_t **out);
 
 /*
  * Electronic supervision of the process itself: checks the recorded history
