@@ -6,6 +6,7 @@
 #include "apps/portal/portal.h"
 #include "apps/share/share.h"
 #include "core/account.h"
+#include "core/apitoken.h"
 #include "core/audit.h"
 #include "core/auth.h"
 #include "core/calendar.h"
@@ -27,7 +28,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +59,7 @@ static void usage_main(FILE *out)
 		"  dept           manage departments: add, list, import\n"
 		"  calendar       the working-day calendar: import, show, workdays\n"
 		"  audit          verify the audit chain, or sign a checkpoint\n"
+		"  token          department API tokens: create, list, revoke\n"
 		"%s"
 		"  config         print every configuration key with its default\n"
 		"  version        print the version\n\n"
@@ -811,6 +815,131 @@ static int cmd_audit(struct env *e, int argc, char **argv)
 	return strcmp(sub, "--help") == 0 ? 0 : 2;
 }
 
+/* ---------- token: department API tokens ---------- */
+
+static void usage_token(FILE *out)
+{
+	fprintf(out,
+		"usage: yizhan token create --dept CODE --name NAME --scopes '*'|REG[,REG...] [--expires YYYY-MM-DD]\n"
+		"       yizhan token list --dept CODE\n"
+		"       yizhan token revoke --dept CODE ID\n"
+		"Department API tokens for machine clients of the sharing API (Authorization: Bearer).\n"
+		"create prints the token once; only its keyed hash is stored.\n");
+}
+
+static int cmd_token(struct env *e, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : NULL, *dept = NULL, *name = NULL, *scopes = NULL;
+	const char *expires = NULL, *idtext = NULL;
+	if (sub == NULL || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
+		usage_token(sub ? stdout : stderr);
+		return sub ? 0 : 2;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--dept") == 0 && i + 1 < argc)
+			dept = argv[++i];
+		else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+			name = argv[++i];
+		else if (strcmp(argv[i], "--scopes") == 0 && i + 1 < argc)
+			scopes = argv[++i];
+		else if (strcmp(argv[i], "--expires") == 0 && i + 1 < argc)
+			expires = argv[++i];
+		else if (idtext == NULL && argv[i][0] != '-')
+			idtext = argv[i];
+		else {
+			fprintf(stderr, "yizhan token: unexpected argument %s\n", argv[i]);
+			usage_token(stderr);
+			return 2;
+		}
+	}
+	int64_t dept_id = 0;
+	if (dept == NULL || dept_find_code(e->st, dept, &dept_id) != 0) {
+		fprintf(stderr, "yizhan token: --dept must name an existing department code\n");
+		return 2;
+	}
+	if (strcmp(sub, "list") == 0) {
+		json_t *list = apitoken_list(e->st, dept_id, time(NULL));
+		if (list == NULL)
+			return 1;
+		size_t i;
+		json_t *t;
+		json_array_foreach(list, i, t)
+			printf("%-6" JSON_INTEGER_FORMAT " %-8s %-24s %s\n", json_integer_value(json_object_get(t, "id")),
+			       json_string_value(json_object_get(t, "state")),
+			       json_string_value(json_object_get(t, "name")),
+			       json_string_value(json_object_get(t, "scopes")));
+		json_decref(list);
+		return 0;
+	}
+	if (strcmp(sub, "revoke") == 0) {
+		char *end = NULL;
+		long long id = idtext ? strtoll(idtext, &end, 10) : 0;
+		if (idtext == NULL || *end != '\0' || id <= 0) {
+			fprintf(stderr, "yizhan token revoke: give the token's id (see token list)\n");
+			return 2;
+		}
+		struct audit_entry ae = { 0, "system", "token.revoke", NULL, dept_id, NULL, NULL };
+		char obj[40];
+		snprintf(obj, sizeof obj, "api_token:%lld", id);
+		ae.object = obj;
+		if (store_begin(e->st) != STORE_OK)
+			return 1;
+		int rc = apitoken_revoke(e->st, id, dept_id, 0, time(NULL));
+		if (rc != 0 || audit_append(e->st, &ae) != 0 || store_commit(e->st) != STORE_OK) {
+			store_rollback(e->st);
+			fprintf(stderr, "yizhan token revoke: %s\n",
+				rc == 1 ? "no live token with that id in that department" : "store error");
+			return 1;
+		}
+		printf("revoked token %lld\n", id);
+		return 0;
+	}
+	if (strcmp(sub, "create") != 0) {
+		usage_token(stderr);
+		return 2;
+	}
+	if (name == NULL || *name == '\0' || validate_text(name, strlen(name), 1, APITOKEN_NAME_MAX, 0) != 0) {
+		fprintf(stderr, "yizhan token create: --name is required (1..%d characters)\n", APITOKEN_NAME_MAX);
+		return 2;
+	}
+	if (scopes == NULL || !apitoken_scopes_valid(scopes)) {
+		fprintf(stderr, "yizhan token create: --scopes must be '*' or registry codes separated by commas\n");
+		return 2;
+	}
+	int64_t exp = 0;
+	if (expires != NULL) {
+		struct tm tm = { 0 };
+		if (validate_date(expires) != 0 || strptime(expires, "%Y-%m-%d", &tm) == NULL) {
+			fprintf(stderr, "yizhan token create: --expires must be a date YYYY-MM-DD\n");
+			return 2;
+		}
+		tm.tm_mday += 1;     /* valid through that day: local midnight after it, as the page does */
+		tm.tm_isdst = -1;
+		exp = (int64_t)mktime(&tm);
+		if (exp <= (int64_t)time(NULL)) {
+			fprintf(stderr, "yizhan token create: --expires must not be in the past\n");
+			return 2;
+		}
+	}
+	int64_t id = 0;
+	char clear[APITOKEN_MAX];
+	if (store_begin(e->st) != STORE_OK)
+		return 1;
+	int rc = apitoken_create(e->st, &e->keys, dept_id, name, scopes, exp, 0, &id, clear);
+	char obj[40];
+	snprintf(obj, sizeof obj, "api_token:%" PRId64, id);
+	struct audit_entry ae = { 0, "system", "token.create", obj, dept_id, NULL, NULL };
+	if (rc != 0 || audit_append(e->st, &ae) != 0 || store_commit(e->st) != STORE_OK) {
+		store_rollback(e->st);
+		fprintf(stderr, "yizhan token create: %s\n",
+			rc == 1 ? "the department already has a live token of that name" : "store error");
+		return 1;
+	}
+	printf("%s\n", clear);
+	sodium_memzero(clear, sizeof clear);
+	return 0;
+}
+
 /* ---------- share commands (registry, import, export, compare, demo-data) ---------- */
 
 static int cmd_share(const char *cmd, const char *config, int explicit_config, char *const *sets,
@@ -889,6 +1018,8 @@ int main(int argc, char **argv)
 		fn = cmd_audit;
 	else if (strcmp(cmd, "calendar") == 0)
 		fn = cmd_calendar;
+	else if (strcmp(cmd, "token") == 0)
+		fn = cmd_token;
 	if (fn == NULL) {
 		fprintf(stderr, "yizhan: unknown command %s\n\n", cmd);
 		usage_main(stderr);
@@ -897,12 +1028,12 @@ int main(int argc, char **argv)
 	/* --help needs no data folder */
 	for (int i = 1; i < nrest; i++)
 		if (strcmp(rest[i], "--help") == 0 && fn != cmd_user && fn != cmd_dept && fn != cmd_audit &&
-		    fn != cmd_calendar) {
+		    fn != cmd_calendar && fn != cmd_token) {
 			struct env none;
 			memset(&none, 0, sizeof none);
 			return fn(&none, nrest, rest);
 		}
-	if ((fn == cmd_user || fn == cmd_dept || fn == cmd_audit || fn == cmd_calendar) &&
+	if ((fn == cmd_user || fn == cmd_dept || fn == cmd_audit || fn == cmd_calendar || fn == cmd_token) &&
 	    (nrest < 2 || strcmp(rest[1], "--help") == 0 || strcmp(rest[1], "help") == 0)) {
 		struct env none;
 		memset(&none, 0, sizeof none);
