@@ -108,6 +108,7 @@ bench: deps deps-test
 	@$(MAKE) --no-print-directory build/rel/yizhan build/rel/bench/fill_cases build/rel/bench/raw_replay
 	@bench/run.sh
 	@if [ "$${BENCH_HALL:-1}" != 0 ]; then bench/hall.sh; fi
+	@if [ "$${BENCH_SHARE:-1}" != 0 ]; then bench/share.sh; fi
 
 # The case engine at 1,000,000 cases: sweep and inbox (BENCH_CASES, BENCH_CASE_STORE).
 bench-case: build/rel/bench/case_sweep

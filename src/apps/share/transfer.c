@@ -42,10 +42,12 @@
 #define IMPORT_MAX (100L * 1024 * 1024)          /* bytes of an uploaded file (max_upload bounds it too) */
 #define EXPORT_FILE_MAX ((size_t)4 << 30)         /* bytes of a stored export */
 #define RECENT_JOBS 10
-/* reg_access.via of an export (registry.h lists api, page, verify, batch; access.c must accept it) */
+/* reg_access.via of an export.  Meant to be "export"; access.c accepts only api, page, verify and
+ * batch so far (registry.h), so exports are logged as "batch" until it accepts "export". */
 #define EXPORT_VIA "batch"
 
 static const char *const import_types[] = {
+	/* libmagic calls some CSV text x-Algol68; the readers decide what the bytes really are */
 	"text/plain", "text/csv", "application/csv", "text/x-Algol68", "application/zip",
 	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", NULL,
 };

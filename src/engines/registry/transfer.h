@@ -138,8 +138,9 @@ int xlsx_read(const struct imp_source *src, imp_row_fn fn, void *arg, imp_bytes_
 
 /*
  * The outcome of an import, as imp_result_json gives it:
- * {"rows","inserted","updated","unchanged","invalid","errors":[{"row","field","reason","value"}],
- *  "errors_total","errors_truncated","written"}
+ * {"rows","inserted","created","updated","unchanged","invalid","errors":[{"row","field","reason","value"}],
+ *  "errors_total","errors_truncated","written","header_bad"}
+ * ("created" repeats "inserted" for the portal's generic job page, which shows created/updated)
  * rows: data rows read (without the header); invalid: rows with at least one
  * error (header errors count none); written: whether imp_write ran.
  */
