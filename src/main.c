@@ -18,6 +18,7 @@
 #include "core/jobs.h"
 #include "core/log.h"
 #include "core/notify.h"
+#include "core/readlog.h"
 #include "core/store.h"
 #include "core/tmpl.h"
 #include "core/validate.h"
@@ -25,6 +26,7 @@
 #include "core/calendar.h"
 #include "engines/case/case.h"
 #include "engines/case/procdef.h"
+#include "engines/registry/registry.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -213,7 +215,7 @@ static int cmd_serve(struct env *e, int argc, char **argv)
 	struct store_pool *pool = NULL;
 	char *err = NULL;
 	pthread_t ticker;
-	int ticker_started = 0, jobs_started = 0, notify_started = 0;
+	int ticker_started = 0, jobs_started = 0, notify_started = 0, readlog_started = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--demo") == 0) {
@@ -274,6 +276,10 @@ static int cmd_serve(struct env *e, int argc, char **argv)
 	if (notify_start(e->store_uri, &e->conf, 1) != 0)
 		goto out;
 	notify_started = 1;
+	/* The read journal: leftovers of a previous process are ingested before serving. */
+	if (reg_access_readlog_register() != 0 || readlog_start(e->conf.data, e->store_uri, &e->keys) != 0)
+		goto out;
+	readlog_started = 1;
 	struct ticker_arg ta = { e->store_uri, &e->keys };
 	if (pthread_create(&ticker, NULL, ticker_main, &ta) == 0)
 		ticker_started = 1;
@@ -302,6 +308,8 @@ out:
 		pthread_mutex_unlock(&ticker_mu);
 		pthread_join(ticker, NULL);
 	}
+	if (readlog_started)
+		readlog_stop();
 	if (notify_started)
 		notify_stop();
 	if (jobs_started)

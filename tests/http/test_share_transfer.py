@@ -18,7 +18,7 @@ from test_uploads import multipart, post_mp
 _clients = {}
 
 POP_HEAD = "id_no,name,sex,birth_date,household_no"
-VIA = "batch"      # reg_access.via of exports
+VIA = "export"      # reg_access.via of exports
 
 
 def client(srv, login):

@@ -58,9 +58,15 @@ static const char *jdump(json_t *v)
 	return s;
 }
 
-/* Appends the audit entry of a call in the caller's transaction; 0 or -1. */
-static int audit_call(struct req *r, const struct call *c, const char *action, const char *reason, json_t *keys,
-		      int found)
+/*
+ * Records a call: its audit entry (caller, department, registry, basis,
+ * grant, fields, purpose, reason, the keys masked, how many were found) and
+ * the access rows of the records read, as one line of the read journal
+ * (reg_access_defer), or at once when the journal is not running.  Takes
+ * keys.  0 or -1: on -1 the call must not be answered with data.
+ */
+static int record(struct req *r, const struct call *c, const char *action, const char *reason, json_t *keys,
+		  int found, const struct reg_access *rows, int nrows)
 {
 	json_t *d = json_pack("{s:s,s:I,s:s,s:s?,s:s?,s:s?,s:s?,s:o,s:i}", "caller", c->actor, "dept",
 			      (json_int_t)c->dept, "registry", c->reg ? c->reg->def.code : "", "basis", c->right.basis,
@@ -71,27 +77,8 @@ static int audit_call(struct req *r, const struct call *c, const char *action, c
 	char obj[64];
 	snprintf(obj, sizeof obj, "registry:%s", c->reg ? c->reg->def.code : "?");
 	struct audit_entry e = { c->actor_id, c->actor, action, obj, c->dept, r->ip, detail };
-	int rc = audit_append(r->st, &e);
+	int rc = reg_access_defer(r->st, http_ctx()->keys, &e, rows, nrows);
 	free(detail);
-	return rc;
-}
-
-/* The audit entry in a transaction of its own (GET has none). 0 or -1. */
-static int audit_call_tx(struct req *r, const struct call *c, const char *action, const char *reason, json_t *keys,
-			 int found)
-{
-	int own = !store_in_tx(r->st);
-	if (own && store_begin(r->st) != STORE_OK) {
-		json_decref(keys);
-		return -1;
-	}
-	int rc = audit_call(r, c, action, reason, keys, found);
-	if (own) {
-		if (rc == 0 && store_commit(r->st) != STORE_OK)
-			rc = -1;
-		if (rc != 0)
-			store_rollback(r->st);
-	}
 	return rc;
 }
 
@@ -106,7 +93,7 @@ static const char *masked_key(struct req *r, const struct registry *reg, const c
 static void refuse(struct req *r, struct call *c, int status, enum msg_id code, const char *message,
 		   const char *reason, const char *field, json_t *keys)
 {
-	if (c->reg != NULL && audit_call_tx(r, c, "share.refuse", reason, keys, 0) != 0) {
+	if (c->reg != NULL && record(r, c, "share.refuse", reason, keys, 0, NULL, 0) != 0) {
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return;
 	}
@@ -303,11 +290,12 @@ static json_t *read_one(struct req *r, const struct call *c, const char *key, co
 	return rec;
 }
 
-static int log_access(struct req *r, const struct call *c, const char *subject, const char *via)
+/* The tracker row of one record read by the call. */
+static struct reg_access access_row(const struct call *c, const char *subject, const char *via)
 {
 	struct reg_access a = { c->dept, c->actor_id, c->actor, c->reg->def.code, subject, c->purpose,
 				c->right.basis, c->fields_csv, via };
-	return reg_access_log(r->st, http_ctx()->keys, &a);
+	return a;
 }
 
 /* Splits "a,b" into an arena array; *n gets the count. */
@@ -363,15 +351,8 @@ static void api_get(struct req *r)
 	const char *subject = NULL;
 	json_t *rec = read_one(r, &c, canon, &subject);
 	json_t *keys = json_pack("[s]", masked_key(r, c.reg, canon));
-	if (store_begin(r->st) != STORE_OK) {
-		json_decref(rec);
-		json_decref(keys);
-		resp_error(r, 503, MSG_HTTP_503, NULL);
-		return;
-	}
-	if (audit_call(r, &c, "share.read", rec ? NULL : "not_found", keys, rec != NULL) != 0 ||
-	    (rec != NULL && log_access(r, &c, subject, "api") != 0) || store_commit(r->st) != STORE_OK) {
-		store_rollback(r->st);
+	struct reg_access row = access_row(&c, subject, "api");
+	if (record(r, &c, "share.read", rec ? NULL : "not_found", keys, rec != NULL, &row, rec != NULL) != 0) {
 		json_decref(rec);
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return;
@@ -454,6 +435,7 @@ static void api_batch(struct req *r)
 		return;
 	const struct reg_def *d = &c.reg->def;
 	json_t *items = json_object(), *masked = json_array();
+	struct reg_access *rows = arena_alloc(r->arena, sizeof *rows * json_array_size(keys));
 	int found = 0;
 	json_array_foreach(keys, i, v) {
 		char canon[REG_VALUE_MAX + 1];
@@ -471,21 +453,13 @@ static void api_batch(struct req *r)
 		json_array_append_new(masked, json_string(masked_key(r, c.reg, canon)));
 		const char *subject = NULL;
 		json_t *rec = read_one(r, &c, canon, &subject);
-		if (rec != NULL) {
-			found++;
-			if (log_access(r, &c, subject, "batch") != 0) {
-				json_decref(rec);
-				json_decref(items);
-				json_decref(masked);
-				resp_error(r, 500, MSG_HTTP_500, NULL);
-				return;
-			}
-		}
+		if (rec != NULL)
+			rows[found++] = access_row(&c, subject, "batch");
 		/* Keyed by the key as sent. */
 		json_object_set_new(items, json_string_value(v), rec ? rec : json_null());
 	}
-	/* POST: the handler runs in the request's transaction. */
-	if (audit_call(r, &c, "share.read", NULL, masked, found) != 0) {
+	/* One journal line for the whole batch: its audit entry and a row per record read. */
+	if (record(r, &c, "share.read", NULL, masked, found, rows, found) != 0) {
 		json_decref(items);
 		resp_error(r, 500, MSG_HTTP_500, NULL);
 		return;

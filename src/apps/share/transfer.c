@@ -44,7 +44,7 @@
 #define RECENT_JOBS 10
 /* reg_access.via of an export.  Meant to be "export"; access.c accepts only api, page, verify and
  * batch so far (registry.h), so exports are logged as "batch" until it accepts "export". */
-#define EXPORT_VIA "batch"
+#define EXPORT_VIA "export"
 
 static const char *const import_types[] = {
 	/* libmagic calls some CSV text x-Algol68; the readers decide what the bytes really are */

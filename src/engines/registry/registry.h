@@ -300,11 +300,30 @@ struct reg_access {
 	const char *purpose;         /* 用途, 1..200 characters */
 	const char *basis;           /* "grant:<id>", "consent:<id>", "unconditional", "owner" */
 	const char *fields;          /* comma-separated field names, or a question's label for verifications */
-	const char *via;             /* "api", "page", "verify", "batch" */
+	const char *via;             /* "api", "page", "verify", "batch", "export" */
 };
 int reg_access_log(struct store *st, const struct keys *k, const struct reg_access *a);
 /* Accesses to one subject (by ident hash), newest first, cursor by id:
  * {"items":[{id,at,dept_id,dept_name,actor,registry,registry_name,purpose,basis,fields,via}],"next"}. */
 json_t *reg_access_of_subject(struct store *st, const char *ident_hash, int64_t after, int limit);
+
+/*
+ * The deferred form, for hot read paths (the sharing API): one read's audit
+ * entry e (may be NULL) and its n access rows a[0..n) (n may be 0) become
+ * ONE line of the read journal (core/readlog.h); subjects are hashed before
+ * the line is written, so no clear identifier reaches the spool.  The
+ * journal's flusher writes the entry and the rows in one transaction, with
+ * the read's real time ("at", and "read_at" in the entry's detail), within
+ * about 0.1 s.  Once 0 is returned the record survives a crash of the
+ * process (not a power failure: see readlog.h).  While the journal is not
+ * running (CLI, unit tests) they are written at once through st, in st's
+ * transaction or in one of their own.  0, or -1 (bad arguments, logged;
+ * spool or store failure): the read must not be answered then.
+ */
+struct audit_entry;
+int reg_access_defer(struct store *st, const struct keys *k, const struct audit_entry *e,
+		     const struct reg_access *a, int n);
+/* Registers the journal's "reg_access" consumer (readlog_register); call before readlog_start. 0 or -1. */
+int reg_access_readlog_register(void);
 
 #endif
