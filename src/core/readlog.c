@@ -12,6 +12,7 @@
  * changed only in the transaction that ingests the lines before it.
  */
 #include "core/readlog.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -30,8 +31,8 @@
 
 #define KINDS_MAX 8
 #define FLUSH_MS 100               /* the flusher's idle interval */
-#define WAKE_LINES 512             /* ... or sooner once this many lines are pending */
-#define BATCH_LINES 2000           /* lines per transaction */
+#define WAKE_LINES 2048            /* ... or sooner once this many lines are pending */
+#define BATCH_LINES 4096           /* lines per transaction */
 #define CHUNK (1024 * 1024)        /* bytes read at a time (grows for a longer line) */
 #define ROTATE_BYTES (8u << 20)
 #define SCAN_SECONDS 60            /* leftovers of dead nodes sharing the folder */
@@ -70,11 +71,14 @@ static struct {
 	struct store *st;
 	pthread_t thread;
 	uint64_t pos;              /* consumed (committed) position in the current file */
+	int old_fd;                /* the file rotated out, until ingested and removed, or -1 */
+	char *old_name;
+	uint64_t old_pos;
 	char *buf;
 	size_t cap;
 	time_t last_scan;
 } R = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
-	.synced = PTHREAD_COND_INITIALIZER, .fd = -1 };
+	.synced = PTHREAD_COND_INITIALIZER, .fd = -1, .old_fd = -1 };
 
 static size_t rotate_bytes = ROTATE_BYTES;
 
@@ -136,54 +140,131 @@ static int write_all(int fd, const char *p, size_t n, size_t *done)
 	return 0;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (n bytes left), 0 when ill-formed. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0], cp, min;
+	size_t len;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : len;
+}
+
+/*
+ * s as a JSON string (or null) at the end of b.  Ill-formed UTF-8 becomes
+ * U+FFFD, as audit_append would store it, so a line never fails to parse
+ * because of what a client sent.  0 or -1 (b's maximum).
+ */
+int readlog_json_str(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (s == NULL)
+		return buf_add(b, "null", 4);
+	int rc = buf_addch(b, '"');
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	while (n > 0 && rc == 0) {
+		size_t run = 0;
+		/* the longest run that needs no escaping */
+		while (run < n && p[run] >= 0x20 && p[run] != '"' && p[run] != '\\' && p[run] < 0x80)
+			run++;
+		if (run == 0) {
+			if (p[0] >= 0x80) {
+				run = utf8_len(p, n);
+				if (run == 0) {
+					rc = buf_add(b, "\xef\xbf\xbd", 3);
+					run = 1;
+				} else {
+					rc = buf_add(b, p, run);
+				}
+			} else if (p[0] == '"' || p[0] == '\\') {
+				char esc[2] = { '\\', (char)p[0] };
+				rc = buf_add(b, esc, 2);
+				run = 1;
+			} else {
+				char esc[6] = { '\\', 'u', '0', '0', hex[p[0] >> 4], hex[p[0] & 15] };
+				rc = buf_add(b, esc, 6);
+				run = 1;
+			}
+		} else {
+			rc = buf_add(b, p, run);
+		}
+		p += run;
+		n -= run;
+	}
+	return rc == 0 ? buf_addch(b, '"') : rc;
+}
+
 int readlog_add(const struct audit_entry *e, const char *kind, const json_t *ext)
 {
-	if ((kind == NULL) != (ext == NULL) || (e != NULL && e->action == NULL)) {
-		log_error("readlog_add: bad arguments (kind and ext go together; an entry needs its action)");
+	if (ext == NULL)
+		return readlog_add_raw(e, kind, NULL);
+	char *x = json_dumps(ext, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (x == NULL) {
+		log_error("readlog_add: ext cannot be encoded");
 		return -1;
 	}
-	json_t *head = json_pack("{s:i,s:I}", "v", 1, "at", (json_int_t)time(NULL));
-	if (e != NULL)
-		json_object_set_new(head, "e",
-				    json_pack("{s:I,s:s?,s:s?,s:s?,s:I,s:s?,s:s?}", "actor_id", (json_int_t)e->actor_id,
-					      "actor", e->actor, "action", e->action, "object", e->object, "dept_id",
-					      (json_int_t)e->dept_id, "ip", e->ip, "detail", e->detail));
-	else
-		json_object_set_new(head, "e", json_null());
-	json_object_set_new(head, "kind", kind ? json_string(kind) : json_null());
-	char *h = json_dumps(head, JSON_COMPACT);
-	json_decref(head);
-	char *x = ext ? json_dumps(ext, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	if (h == NULL || (ext != NULL && x == NULL)) {
-		/* json_pack fails on a NULL action or text that is not UTF-8 */
-		log_error("readlog_add: the record cannot be encoded (action %s)", e && e->action ? e->action : "?");
-		free(h);
-		free(x);
-		return -1;
-	}
-	/* h is "{...}": the line is h without its '}', then ,"ext":x}\n */
-	size_t hl = strlen(h), xl = x ? strlen(x) : 4;
-	size_t n = hl - 1 + 7 + xl + 2;
-	if (n > READLOG_LINE_MAX) {
-		log_error("readlog_add: a record of %zu bytes is too large", n);
-		free(h);
-		free(x);
-		return -1;
-	}
-	char *line = xmalloc(n + 1);
-	memcpy(line, h, hl - 1);
-	memcpy(line + hl - 1, ",\"ext\":", 7);
-	memcpy(line + hl - 1 + 7, x ? x : "null", xl);
-	memcpy(line + n - 2, "}\n", 3);
-	free(h);
+	int rc = readlog_add_raw(e, kind, x);
 	free(x);
+	return rc;
+}
 
+int readlog_add_raw(const struct audit_entry *e, const char *kind, const char *ext)
+{
+	if ((kind == NULL) != (ext == NULL) || (e != NULL && e->action == NULL) ||
+	    (ext != NULL && (*ext == '\0' || strchr(ext, '\n') != NULL))) {
+		log_error("readlog_add: bad arguments (kind and ext go together; an entry needs its action; "
+			  "ext is one line of JSON)");
+		return -1;
+	}
+	/* The line, in the order parse_fast reads it. */
+	struct buf b = BUF_INIT(READLOG_LINE_MAX);
+	int bad = buf_addf(&b, "{\"v\":1,\"at\":%lld,\"e\":", (long long)time(NULL));
+	if (e != NULL) {
+		bad |= buf_addf(&b, "{\"actor_id\":%lld,\"actor\":", (long long)e->actor_id);
+		bad |= readlog_json_str(&b, e->actor);
+		bad |= buf_addstr(&b, ",\"action\":");
+		bad |= readlog_json_str(&b, e->action);
+		bad |= buf_addstr(&b, ",\"object\":");
+		bad |= readlog_json_str(&b, e->object);
+		bad |= buf_addf(&b, ",\"dept_id\":%lld,\"ip\":", (long long)e->dept_id);
+		bad |= readlog_json_str(&b, e->ip);
+		bad |= buf_addstr(&b, ",\"detail\":");
+		bad |= readlog_json_str(&b, e->detail);
+		bad |= buf_addch(&b, '}');
+	} else {
+		bad |= buf_addstr(&b, "null");
+	}
+	bad |= buf_addstr(&b, ",\"kind\":");
+	bad |= readlog_json_str(&b, kind);
+	bad |= buf_addstr(&b, ",\"ext\":");
+	bad |= buf_addstr(&b, ext != NULL ? ext : "null");
+	bad |= buf_add(&b, "}\n", 2);
+	if (bad) {
+		log_error("readlog_add: a record of more than %d bytes (action %s)", READLOG_LINE_MAX,
+			  e != NULL ? e->action : "-");
+		buf_release(&b);
+		return -1;
+	}
 	int rc = -1;
 	size_t done = 0;
 	pthread_mutex_lock(&R.mu);
 	if (!R.running || R.stop) {
 		log_error("readlog_add: the journal is not running");
-	} else if (write_all(R.fd, line, n, &done) != 0) {
+	} else if (write_all(R.fd, b.data, b.len, &done) != 0) {
 		int err = errno;
 		struct stat sb;
 		/* Cut a partial line off again so the next one starts clean. */
@@ -196,7 +277,7 @@ int readlog_add(const struct audit_entry *e, const char *kind, const json_t *ext
 		rc = 0;
 	}
 	pthread_mutex_unlock(&R.mu);
-	free(line);
+	buf_release(&b);
 	return rc;
 }
 
@@ -208,21 +289,208 @@ static int64_t now_s(void)
 }
 
 /*
- * The detail as stored: the read's real time added as "read_at" to the
- * caller's JSON object (or around a detail that is not one).  malloc'd.
+ * The detail as stored: the read's real time added as "read_at" in front of
+ * the members of the caller's JSON object (text, without parsing it again:
+ * "read_at" is reserved in the details of journalled entries), or around a
+ * detail that is not an object.  malloc'd.
  */
 static char *detail_with_time(const char *detail, int64_t at)
 {
-	json_t *d = detail ? json_loads(detail, 0, NULL) : json_object();
-	if (!json_is_object(d)) {
-		json_decref(d);
-		d = json_pack("{s:s}", "text", detail);
+	if (detail == NULL)
+		return xasprintf("{\"read_at\":%lld}", (long long)at);
+	size_t n = strlen(detail);
+	if (n >= 2 && detail[0] == '{' && detail[n - 1] == '}') {
+		const char *rest = detail + 1;
+		while (*rest == ' ')
+			rest++;
+		return xasprintf("{\"read_at\":%lld%s%s", (long long)at, *rest == '}' ? "" : ",", rest);
 	}
-	json_object_set_new(d, "read_at", json_integer(at));
-	char *s = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+	json_t *d = json_pack("{s:I,s:s}", "read_at", (json_int_t)at, "text", detail);
+	char *s = d ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(d);
-	return s;
+	return s ? s : xasprintf("{\"read_at\":%lld}", (long long)at);
 }
+
+/* One line, parsed: owns ext; strings point into l, or into the fast parser's buffers. */
+struct rec {
+	int64_t at;
+	int has_e;
+	struct audit_entry e;
+	const char *kind;
+	json_t *ext;
+	json_t *l;        /* the whole line, when jansson parsed it */
+};
+
+/* ---- the fast path: the exact shape readlog_add writes */
+
+struct lp {
+	const char *p, *end;
+};
+
+static int lit(struct lp *x, const char *s)
+{
+	size_t n = strlen(s);
+	if ((size_t)(x->end - x->p) < n || memcmp(x->p, s, n) != 0)
+		return -1;
+	x->p += n;
+	return 0;
+}
+
+static int num(struct lp *x, int64_t *v)
+{
+	int neg = 0;
+	uint64_t n = 0;
+	const char *start;
+	if (x->p < x->end && *x->p == '-') {
+		neg = 1;
+		x->p++;
+	}
+	start = x->p;
+	while (x->p < x->end && *x->p >= '0' && *x->p <= '9' && x->p - start < 18)
+		n = n * 10 + (uint64_t)(*x->p++ - '0');
+	if (x->p == start || (x->p < x->end && *x->p >= '0' && *x->p <= '9'))
+		return -1;
+	*v = neg ? -(int64_t)n : (int64_t)n;
+	return 0;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A JSON string (decoded into b, *out = b's text) or null (*out = NULL). */
+static int str(struct lp *x, struct buf *b, const char **out)
+{
+	buf_reset(b);
+	if (lit(x, "null") == 0) {
+		*out = NULL;
+		return 0;
+	}
+	if (lit(x, "\"") != 0)
+		return -1;
+	for (;;) {
+		const char *q = x->p;
+		while (q < x->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+			q++;
+		if (buf_add(b, x->p, (size_t)(q - x->p)) != 0 || q == x->end || (unsigned char)*q < 0x20)
+			return -1;
+		x->p = q + 1;
+		if (*q == '"')
+			break;
+		if (x->p == x->end)
+			return -1;
+		char c = *x->p++, o;
+		unsigned cp, lo;
+		switch (c) {
+		case '"': case '\\': case '/': o = c; break;
+		case 'b': o = '\b'; break;
+		case 'f': o = '\f'; break;
+		case 'n': o = '\n'; break;
+		case 'r': o = '\r'; break;
+		case 't': o = '\t'; break;
+		case 'u':
+			if (x->end - x->p < 4 || hex4(x->p, &cp) != 0 || cp == 0)
+				return -1;
+			x->p += 4;
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (x->end - x->p < 6 || x->p[0] != '\\' || x->p[1] != 'u' || hex4(x->p + 2, &lo) != 0 ||
+				    lo < 0xdc00 || lo > 0xdfff)
+					return -1;
+				x->p += 6;
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			} else if (cp >= 0xdc00 && cp <= 0xdfff) {
+				return -1;
+			}
+			char u[4];
+			size_t n;
+			if (cp < 0x80) {
+				u[0] = (char)cp, n = 1;
+			} else if (cp < 0x800) {
+				u[0] = (char)(0xc0 | (cp >> 6)), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
+			} else if (cp < 0x10000) {
+				u[0] = (char)(0xe0 | (cp >> 12)), u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+				u[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
+			} else {
+				u[0] = (char)(0xf0 | (cp >> 18)), u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+				u[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), u[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
+			}
+			if (buf_add(b, u, n) != 0)
+				return -1;
+			continue;
+		default:
+			return -1;
+		}
+		if (buf_addch(b, o) != 0)
+			return -1;
+	}
+	if (buf_add(b, "", 0) != 0)
+		return -1;
+	*out = b->data != NULL ? b->data : "";
+	return 0;
+}
+
+/* The flusher's buffers for the strings of one line. */
+enum { FS_ACTOR, FS_ACTION, FS_OBJECT, FS_IP, FS_DETAIL, FS_KIND, FS__MAX };
+static struct buf fs[FS__MAX];
+
+/* Parses a line of exactly readlog_add's shape; -1 for anything else (then jansson decides). */
+static int parse_fast(const char *p, size_t n, struct rec *r)
+{
+	struct lp x = { p, p + n };
+	int64_t v;
+	for (int i = 0; i < FS__MAX; i++)
+		if (fs[i].max == 0)
+			buf_init(&fs[i], READLOG_LINE_MAX);
+	if (lit(&x, "{\"v\":") != 0 || num(&x, &v) != 0 || v != 1 || lit(&x, ",\"at\":") != 0 || num(&x, &r->at) != 0 ||
+	    lit(&x, ",\"e\":") != 0)
+		return -1;
+	if (lit(&x, "null") == 0) {
+		r->has_e = 0;
+	} else if (lit(&x, "{\"actor_id\":") != 0 || num(&x, &r->e.actor_id) != 0 || lit(&x, ",\"actor\":") != 0 ||
+		   str(&x, &fs[FS_ACTOR], &r->e.actor) != 0 || lit(&x, ",\"action\":") != 0 ||
+		   str(&x, &fs[FS_ACTION], &r->e.action) != 0 || r->e.action == NULL || lit(&x, ",\"object\":") != 0 ||
+		   str(&x, &fs[FS_OBJECT], &r->e.object) != 0 || lit(&x, ",\"dept_id\":") != 0 ||
+		   num(&x, &r->e.dept_id) != 0 || lit(&x, ",\"ip\":") != 0 || str(&x, &fs[FS_IP], &r->e.ip) != 0 ||
+		   lit(&x, ",\"detail\":") != 0 || str(&x, &fs[FS_DETAIL], &r->e.detail) != 0 || lit(&x, "}") != 0) {
+		return -1;
+	} else {
+		r->has_e = 1;
+	}
+	if (lit(&x, ",\"kind\":") != 0 || str(&x, &fs[FS_KIND], &r->kind) != 0 || lit(&x, ",\"ext\":") != 0 ||
+	    x.end - x.p < 2 || x.end[-1] != '}')
+		return -1;
+	size_t xl = (size_t)(x.end - 1 - x.p);
+	if (xl == 4 && memcmp(x.p, "null", 4) == 0) {
+		r->ext = NULL;
+	} else {
+		r->ext = json_loadb(x.p, xl, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+		if (r->ext == NULL)
+			return -1;
+	}
+	if ((r->kind == NULL) != (r->ext == NULL)) {
+		json_decref(r->ext);
+		r->ext = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the general path: any JSON of the documented shape */
 
 /* A string or null member: 0 with *out (NULL for null), -1 when it is neither. */
 static int opt_str(json_t *v, const char **out)
@@ -231,60 +499,77 @@ static int opt_str(json_t *v, const char **out)
 	return json_is_string(v) || json_is_null(v) ? 0 : -1;
 }
 
-/* One line, in the open transaction: its audit entry, then its consumer. 0 or -1. */
-static int ingest_line(struct store *st, const char *p, size_t n)
+static int parse_json(const char *p, size_t n, struct rec *r)
 {
 	json_error_t jerr;
-	json_t *l = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr), *e = NULL, *kind = NULL, *ext = NULL;
-	const char *k = NULL;
+	json_t *e = NULL, *kind = NULL, *ext = NULL;
 	json_int_t v = 0, at = 0;
-	int rc = -1;
-
-	if (l == NULL || json_unpack_ex(l, &jerr, JSON_STRICT, "{s:I,s:I,s:o,s:o,s:o}", "v", &v, "at", &at, "e", &e,
-					"kind", &kind, "ext", &ext) != 0) {
+	r->l = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
+	if (r->l == NULL || json_unpack_ex(r->l, &jerr, JSON_STRICT, "{s:I,s:I,s:o,s:o,s:o}", "v", &v, "at", &at, "e",
+					   &e, "kind", &kind, "ext", &ext) != 0) {
 		log_error("readlog: malformed line: %s", jerr.text);
-		goto out;
+		return -1;
 	}
-	if (v != 1 || opt_str(kind, &k) != 0 || (k == NULL) != json_is_null(ext)) {
+	r->at = at;
+	if (v != 1 || opt_str(kind, &r->kind) != 0 || (r->kind == NULL) != json_is_null(ext)) {
 		log_error("readlog: malformed line (version %lld)", (long long)v);
-		goto out;
+		return -1;
 	}
+	r->ext = r->kind != NULL ? json_incref(ext) : NULL;
 	if (json_is_object(e)) {
 		json_int_t actor_id = 0, dept_id = 0;
 		json_t *actor, *object, *ip, *detail;
-		struct audit_entry a = { 0 };
 		if (json_unpack_ex(e, &jerr, JSON_STRICT, "{s:I,s:o,s:s,s:o,s:I,s:o,s:o}", "actor_id", &actor_id,
-				   "actor", &actor, "action", &a.action, "object", &object, "dept_id", &dept_id, "ip",
-				   &ip, "detail", &detail) != 0 ||
-		    opt_str(actor, &a.actor) != 0 || opt_str(object, &a.object) != 0 || opt_str(ip, &a.ip) != 0 ||
-		    opt_str(detail, &a.detail) != 0) {
+				   "actor", &actor, "action", &r->e.action, "object", &object, "dept_id", &dept_id,
+				   "ip", &ip, "detail", &detail) != 0 ||
+		    opt_str(actor, &r->e.actor) != 0 || opt_str(object, &r->e.object) != 0 ||
+		    opt_str(ip, &r->e.ip) != 0 || opt_str(detail, &r->e.detail) != 0) {
 			log_error("readlog: malformed audit entry: %s", jerr.text);
-			goto out;
+			return -1;
 		}
-		a.actor_id = actor_id;
-		a.dept_id = dept_id;
-		char *d = detail_with_time(a.detail, at);
-		a.detail = d;
-		int arc = audit_append(st, &a);
+		r->has_e = 1;
+		r->e.actor_id = actor_id;
+		r->e.dept_id = dept_id;
+	} else if (!json_is_null(e)) {
+		log_error("readlog: malformed line: \"e\" is not an object");
+		return -1;
+	}
+	return 0;
+}
+
+/* One line, in the open transaction: its audit entry, then its consumer. 0 or -1. */
+static int ingest_line(struct store *st, const char *p, size_t n)
+{
+	struct rec r;
+	int rc = -1;
+
+	memset(&r, 0, sizeof r);
+	if (parse_fast(p, n, &r) != 0) {
+		memset(&r, 0, sizeof r);
+		if (parse_json(p, n, &r) != 0)
+			goto out;
+	}
+	if (r.has_e) {
+		char *d = detail_with_time(r.e.detail, r.at);
+		r.e.detail = d;
+		int arc = audit_append(st, &r.e);
 		free(d);
 		if (arc != 0)
 			goto out;
-	} else if (!json_is_null(e)) {
-		log_error("readlog: malformed line: \"e\" is not an object");
-		goto out;
 	}
-	if (k != NULL) {
-		readlog_apply_fn fn = consumer_of(k);
+	if (r.kind != NULL) {
+		readlog_apply_fn fn = consumer_of(r.kind);
 		if (fn == NULL) {
-			log_error("readlog: no consumer for kind %s", k);
+			log_error("readlog: no consumer for kind %s", r.kind);
 			goto out;
 		}
-		if (fn(st, R.keys, ext, at) != 0)
+		if (fn(st, R.keys, r.ext, r.at) != 0)
 			goto out;
 	}
 	rc = 0;
 out:
-	json_decref(l);
+	json_decref(r.ext);
+	json_decref(r.l);
 	return rc;
 }
 
@@ -617,46 +902,48 @@ static int consumed_all(void)
 }
 
 /*
- * Ingests the current file; rotates it when it is fully consumed and large.
+ * Ingests the rest of the file rotated out (R.old_*, no longer written) and
+ * removes it.  0, or -1 when the store failed (it is tried again next time).
+ */
+static int drain_old(void)
+{
+	if (R.old_fd < 0)
+		return 0;
+	if (ingest_fd(R.old_name, R.old_fd, 0, &R.old_pos) != 0)
+		return -1;
+	finish(R.old_name);
+	close(R.old_fd);        /* after the unlink: see ingest_leftovers */
+	free(R.old_name);
+	R.old_fd = -1;
+	R.old_name = NULL;
+	return 0;
+}
+
+/*
+ * Ingests the current file; once it is larger than rotate_bytes, writers
+ * move to a new file and the old one is ingested to its end and removed.
  * 0, or -1 when the store failed.
  */
 static int drain(void)
 {
-	pthread_mutex_lock(&R.mu);
-	int fd = R.fd;
-	char *name = R.name;
-	pthread_mutex_unlock(&R.mu);
-	/* fd and name change only here, in this thread. */
-	if (ingest_fd(name, fd, 1, &R.pos) != 0)
+	/* R.fd and R.name change only here, in this thread; writers read them under R.mu. */
+	if (drain_old() != 0 || ingest_fd(R.name, R.fd, 1, &R.pos) != 0)
 		return -1;
-	if (R.pos < rotate_bytes)
+	if (R.pos < rotate_bytes || R.old_fd >= 0)
 		return 0;
 	char *nname = NULL;
 	int nfd = create_file(&nname);
 	if (nfd < 0)
 		return 0;          /* keep writing the big one */
-	int swapped = 0;
 	pthread_mutex_lock(&R.mu);
-	if (consumed_all()) {
-		R.fd = nfd;
-		R.name = nname;
-		swapped = 1;
-	}
-	pthread_mutex_unlock(&R.mu);
-	if (!swapped) {
-		/* Lines came in meanwhile: drop the new file, rotate next time. */
-		char *path = path_of(nname);
-		unlink(path);
-		free(path);
-		close(nfd);
-		free(nname);
-		return 0;
-	}
-	finish(name);
-	close(fd);         /* after the unlink: see ingest_leftovers */
-	free(name);
+	R.old_fd = R.fd;
+	R.old_name = R.name;
+	R.old_pos = R.pos;
+	R.fd = nfd;
+	R.name = nname;
 	R.pos = 0;
-	return 0;
+	pthread_mutex_unlock(&R.mu);
+	return drain_old();
 }
 
 static void *flusher(void *arg)
@@ -709,6 +996,11 @@ static void release(void)
 	if (R.fd >= 0)
 		close(R.fd);
 	R.fd = -1;
+	if (R.old_fd >= 0)
+		close(R.old_fd);
+	R.old_fd = -1;
+	free(R.old_name);
+	R.old_name = NULL;
 	free(R.name);
 	R.name = NULL;
 	free(R.dir);
@@ -716,6 +1008,8 @@ static void release(void)
 	free(R.buf);
 	R.buf = NULL;
 	R.cap = 0;
+	for (int i = 0; i < FS__MAX; i++)
+		buf_release(&fs[i]);
 	store_close(R.st);
 	R.st = NULL;
 }
@@ -780,7 +1074,7 @@ void readlog_stop(void)
 	pthread_join(R.thread, NULL);
 	pthread_mutex_lock(&R.mu);
 	R.running = 0;
-	int done = consumed_all();
+	int done = consumed_all() && R.old_fd < 0;
 	pthread_cond_broadcast(&R.synced);
 	pthread_mutex_unlock(&R.mu);
 	if (done)

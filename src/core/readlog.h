@@ -42,10 +42,11 @@
  * line cannot stop the journal; when even the position cannot be committed
  * the store is down and the flusher retries later.
  *
- * Rotation: when the current file is fully consumed and larger than
- * ROTATE_BYTES (8 MB), writers continue in a new file; the old one is
- * deleted once its last position is committed, and its progress row after
- * that (a crash in between leaves a harmless row naming no file).
+ * Rotation: once the flusher has consumed more than ROTATE_BYTES (8 MB) of
+ * the current file, writers continue in a new file (swapped under the
+ * writers' mutex, so the old one is complete); the old one is ingested to
+ * its end and deleted once its last position is committed, and its progress
+ * row after that (a crash in between leaves a harmless row naming no file).
  *
  * Leftovers: readlog_start (before the server accepts connections) ingests
  * every other *.log of the folder from its recorded position — files of a
@@ -97,6 +98,21 @@ int readlog_running(void);
  */
 #define READLOG_LINE_MAX (1024 * 1024)
 int readlog_add(const struct audit_entry *e, const char *kind, const json_t *ext);
+/*
+ * The same with ext already encoded by the caller (hot paths): one JSON
+ * value on one line, e.g. written with readlog_json_str; the consumer gets
+ * it parsed.  A malformed ext makes the line refused at ingestion (set
+ * aside, see above), so encode it with care.
+ */
+int readlog_add_raw(const struct audit_entry *e, const char *kind, const char *ext);
+
+/*
+ * Appends s as a JSON string ("null" for NULL) to b: quotes, backslashes
+ * and control characters escaped, ill-formed UTF-8 replaced by U+FFFD (as
+ * audit_append would store it).  0, or -1 when b's maximum is reached.
+ */
+struct buf;
+int readlog_json_str(struct buf *b, const char *s);
 
 /* Waits until every line added before the call is ingested (committed). 0 or -1 when not running. */
 int readlog_sync(void);

@@ -7,6 +7,7 @@ src/apps/share/api.c, tokens.c, src/core/apitoken.c."""
 import re
 
 from harness import check, eq, shared
+from test_share_readlog import settle   # reads are recorded through the read journal (~0.1 s)
 
 _clients = {}
 
@@ -102,6 +103,7 @@ def test_outside_grant_refused_then_granted_fields_only():
     err = anon().get("/api/v1/share/population/" + key, headers=bearer(tok)).expect_error(403, "SHARE_NO_GRANT")
     check("没有获得" in err["message"], "reason: no grant: %r" % err)
     eq(err.get("reason"), "no_grant", "machine-readable reason")
+    settle(srv())
     check(count("SELECT COUNT(*) FROM audit_log WHERE action = 'share.refuse' AND dept_id = ?", (amr,)) >= 1,
           "refusal audited")
     gid = grant("li.amr", ["name", "birth_date"], "企业法定代表人身份核验")
@@ -113,6 +115,7 @@ def test_outside_grant_refused_then_granted_fields_only():
     eq(doc["basis"], "grant:%d" % gid, "basis")
     eq(doc["purpose"], "企业法定代表人身份核验", "purpose defaults to the grant's")
     check("*" not in doc["record"]["name"], "a grant reads unmasked")
+    settle(srv())
     eq(count("SELECT COUNT(*) FROM audit_log WHERE action = 'share.read'"), audits + 1, "read audited")
     detail = srv().sql("SELECT detail, actor FROM audit_log WHERE action = 'share.read' ORDER BY seq DESC LIMIT 1")[0]
     check(key not in detail[0], "the clear key is not in the audit: %s" % detail[0])
@@ -228,12 +231,14 @@ def test_batch():
     tok = amr_token()
     grant("li.amr", ["name"], "企业登记法定代表人批量核验")
     keys = [person_key(0), person_key(1), "110101199001011237"]
+    settle(srv())
     accesses = count("SELECT COUNT(*) FROM reg_access WHERE via = 'batch'")
     doc = anon().post_json("/api/v1/share/population/batch", {"keys": keys, "fields": ["name"]},
                            headers=bearer(tok), csrf=False).expect(200, "batch").json()
     eq(sorted(doc["items"].keys()), sorted(keys), "one item per key")
     eq(doc["items"][keys[2]], None, "unknown key is null")
     eq(list(doc["items"][keys[0]].keys()), ["name"], "only the asked field")
+    settle(srv())
     eq(count("SELECT COUNT(*) FROM reg_access WHERE via = 'batch'"), accesses + 2, "one access row per record")
     detail = srv().sql_value("SELECT detail FROM audit_log WHERE action = 'share.read' ORDER BY seq DESC LIMIT 1")
     check(keys[0] not in detail and '"found":2' in detail, "batch audit: masked keys, count: %s" % detail)

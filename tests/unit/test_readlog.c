@@ -177,7 +177,24 @@ static void test_add_sync_rows_in_order(void **state)
 	/* a refusal: an entry without rows */
 	struct audit_entry e = { 7, "wang.mca", "test.refuse", "registry:population", 3, NULL, NULL };
 	assert_int_equal(reg_access_defer(f->st, &f->keys, &e, NULL, 0), 0);
+	/* text that needs escaping, and bytes that are not UTF-8 (stored as U+FFFD) */
+	struct audit_entry odd = { 7, "a\"b\\c\n\x01", "test.odd", "对象", 3, "\xff" "1", "{\"q\":\"\\\"\"}" };
+	assert_int_equal(readlog_add(&odd, NULL, NULL), 0);
 	assert_int_equal(readlog_sync(), 0);
+	struct store_res *res = NULL;
+	assert_int_equal(store_query(f->st, "SELECT actor, object, ip, detail FROM audit_log WHERE action = 'test.odd'",
+				     NULL, 0, &res),
+			 STORE_OK);
+	assert_int_equal(store_res_rows(res), 1);
+	assert_string_equal(store_res_text(res, 0, 0), "a\"b\\c\n\x01");
+	assert_string_equal(store_res_text(res, 0, 1), "对象");
+	assert_string_equal(store_res_text(res, 0, 2), "\xef\xbf\xbd" "1");
+	assert_non_null(strstr(store_res_text(res, 0, 3), "\"q\":\"\\\"\""));
+	json_t *dj = json_loads(store_res_text(res, 0, 3), JSON_REJECT_DUPLICATES, NULL);
+	assert_non_null(dj);
+	assert_true(json_is_integer(json_object_get(dj, "read_at")));
+	json_decref(dj);
+	store_res_free(res);
 	assert_reads(f, 0, 50);
 	assert_int_equal(count(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'test.refuse'"), 1);
 	/* the subject is stored hashed, with the read's time */
@@ -373,12 +390,37 @@ static void test_bad_line_set_aside(void **state)
 	char *l0 = line_of(0, 1700000000), *l1 = line_of(1, 1700000001), *text = NULL;
 	assert_true(asprintf(&text,
 			     "%s{\"v\":1,\"at\":1,\"e\":null,\"kind\":\"no_such_kind\",\"ext\":{}}\n"
-			     "not json at all\n%s",
+			     "not json at all\n"
+			     "{\"v\":1,\"at\":1,\"e\":null,\"kind\":null,\"ext\":null,\"extra\":1}\n"
+			     "{\"v\":1,\"at\":1,\"e\":{\"actor_id\":1,\"actor\":\"x\",\"action\":\"t\",\"object\":\"\\ud800\","
+			     "\"dept_id\":1,\"ip\":null,\"detail\":null},\"kind\":null,\"ext\":null}\n"
+			     /* the general path: other order, spaces, escapes */
+			     "{ \"ext\": null, \"kind\": null, \"at\": 1700000005, \"v\": 1, \"e\": {\"detail\": \"{}\", "
+			     "\"ip\": \"::1\", \"dept_id\": 3, \"object\": \"esc:\\u00e9\\ud83d\\ude00\\t\\/\", "
+			     "\"action\": \"test.general\", \"actor\": null, \"actor_id\": 0} }\n"
+			     /* the fast path with escapes */
+			     "{\"v\":1,\"at\":1700000006,\"e\":{\"actor_id\":0,\"actor\":\"\\\"q\\\"\",\"action\":"
+			     "\"test.fast\",\"object\":\"esc:\\u00e9\\ud83d\\ude00\\t\\/\",\"dept_id\":3,\"ip\":null,"
+			     "\"detail\":\"{\\\"a\\\":1}\"},\"kind\":null,\"ext\":null}\n"
+			     "%s",
 			     l0, l1) > 0);
 	write_file(f, "old-0000000000000001-dddddddd.log", text);
 	assert_int_equal(readlog_start(f->data, f->uri, &f->keys), 0);
 	assert_reads(f, 0, 2);
-	char *rej = NULL, buf[4096];
+	struct store_res *res = NULL;
+	assert_int_equal(store_query(f->st, "SELECT action, object, actor, detail FROM audit_log WHERE action IN "
+					    "('test.general', 'test.fast') ORDER BY seq",
+				     NULL, 0, &res),
+			 STORE_OK);
+	assert_int_equal(store_res_rows(res), 2);
+	assert_string_equal(store_res_text(res, 0, 1), "esc:\xc3\xa9\xf0\x9f\x98\x80\t/");
+	assert_string_equal(store_res_text(res, 0, 2), "anonymous");
+	assert_string_equal(store_res_text(res, 0, 3), "{\"read_at\":1700000005}");
+	assert_string_equal(store_res_text(res, 1, 1), "esc:\xc3\xa9\xf0\x9f\x98\x80\t/");
+	assert_string_equal(store_res_text(res, 1, 2), "\"q\"");
+	assert_string_equal(store_res_text(res, 1, 3), "{\"read_at\":1700000006,\"a\":1}");
+	store_res_free(res);
+	char *rej = NULL, buf[8192];
 	assert_true(asprintf(&rej, "%s/rejected.jsonl", f->spool) > 0);
 	int fd = open(rej, O_RDONLY);
 	assert_true(fd >= 0);
@@ -388,6 +430,8 @@ static void test_bad_line_set_aside(void **state)
 	buf[got] = '\0';
 	assert_non_null(strstr(buf, "no_such_kind"));
 	assert_non_null(strstr(buf, "not json at all"));
+	assert_non_null(strstr(buf, "\"extra\":1"));
+	assert_non_null(strstr(buf, "\\ud800"));
 	assert_null(strstr(buf, "obj:0"));
 	assert_chain(f);
 	free(l0);
@@ -452,8 +496,10 @@ static void test_concurrent_adds(void **state)
 	struct fx *f = *state;
 	pthread_t t[4];
 	struct adder a[4];
+	char *first = NULL, *now = NULL;
 	readlog_set_rotate_bytes(65536);
 	assert_int_equal(readlog_start(f->data, f->uri, &f->keys), 0);
+	assert_int_equal(spool_files(f, &first), 1);
 	for (int i = 0; i < 4; i++) {
 		a[i] = (struct adder){ f, i };
 		assert_int_equal(pthread_create(&t[i], NULL, adder_main, &a[i]), 0);
@@ -466,6 +512,12 @@ static void test_concurrent_adds(void **state)
 	assert_int_equal(readlog_sync(), 0);
 	assert_int_equal(count(f, "SELECT COUNT(*) FROM audit_log WHERE action = 'test.thread'"), 800);
 	assert_int_equal(count(f, "SELECT COUNT(DISTINCT object) FROM audit_log WHERE action = 'test.thread'"), 800);
+	/* rotated while the writers went on: one file left, not the first */
+	assert_int_equal(spool_files(f, &now), 1);
+	assert_string_not_equal(first, now);
+	assert_true(count(f, "SELECT COUNT(*) FROM readlog_progress") <= 1);
+	free(first);
+	free(now);
 	char *rej = NULL;
 	struct stat sb;
 	assert_true(asprintf(&rej, "%s/rejected.jsonl", f->spool) > 0);

@@ -15,6 +15,7 @@
 
 #include "core/account.h"
 #include "core/audit.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/readlog.h"
 #include "core/validate.h"
@@ -140,20 +141,38 @@ int reg_access_defer(struct store *st, const struct keys *k, const struct audit_
 		}
 		return rc;
 	}
-	json_t *ext = NULL;
+	/* {"rows":[{...}, ...]}, encoded here (the hot path): the keys apply_rows reads */
+	struct buf b = BUF_INIT(READLOG_LINE_MAX);
+	int bad = 0;
 	if (n > 0) {
-		json_t *rows = json_array();
-		for (int i = 0; i < n; i++)
-			json_array_append_new(
-				rows, json_pack("{s:I,s:I,s:s,s:s,s:s?,s:s,s:s,s:s,s:s}", "dept_id",
-						(json_int_t)a[i].dept_id, "actor_id", (json_int_t)a[i].actor_id, "actor",
-						a[i].actor, "registry", a[i].registry, "subject_hash",
-						subject_hash(k, &a[i], hash), "purpose", a[i].purpose, "basis", a[i].basis,
-						"fields", a[i].fields, "via", a[i].via));
-		ext = json_pack("{s:o}", "rows", rows);
+		bad |= buf_addstr(&b, "{\"rows\":[");
+		for (int i = 0; i < n; i++) {
+			bad |= buf_addf(&b, "%s{\"dept_id\":%lld,\"actor_id\":%lld,\"actor\":", i ? "," : "",
+					(long long)a[i].dept_id, (long long)a[i].actor_id);
+			bad |= readlog_json_str(&b, a[i].actor);
+			bad |= buf_addstr(&b, ",\"registry\":");
+			bad |= readlog_json_str(&b, a[i].registry);
+			bad |= buf_addstr(&b, ",\"subject_hash\":");
+			bad |= readlog_json_str(&b, subject_hash(k, &a[i], hash));
+			bad |= buf_addstr(&b, ",\"purpose\":");
+			bad |= readlog_json_str(&b, a[i].purpose);
+			bad |= buf_addstr(&b, ",\"basis\":");
+			bad |= readlog_json_str(&b, a[i].basis);
+			bad |= buf_addstr(&b, ",\"fields\":");
+			bad |= readlog_json_str(&b, a[i].fields);
+			bad |= buf_addstr(&b, ",\"via\":");
+			bad |= readlog_json_str(&b, a[i].via);
+			bad |= buf_addch(&b, '}');
+		}
+		bad |= buf_addstr(&b, "]}");
 	}
-	rc = readlog_add(e, ext ? READLOG_KIND : NULL, ext);
-	json_decref(ext);
+	if (bad) {
+		log_error("reg_access_defer: %d rows are too large for one journal line", n);
+		buf_release(&b);
+		return -1;
+	}
+	rc = readlog_add_raw(e, n > 0 ? READLOG_KIND : NULL, n > 0 ? b.data : NULL);
+	buf_release(&b);
 	return rc;
 }
 
