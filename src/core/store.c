@@ -144,6 +144,8 @@ int store_open(const char *uri, struct store **out, char **err)
 			*err = xstrdup("unknown store URI (expected sqlite:PATH or postgresql://...)");
 		goto out;
 	}
+	if (strcmp(uri, "sqlite::memory:") != 0)
+		st->uri = xstrdup(uri);
 	*out = st;
 	st = NULL;
 	rc = 0;
@@ -165,7 +167,19 @@ void store_close(struct store *st)
 	}
 	st->ops->close(st);
 	free(st->errmsg);
+	free(st->uri);
 	free(st);
+}
+
+int store_open_again(const struct store *st, struct store **out, char **err)
+{
+	if (st->uri == NULL) {
+		*out = NULL;
+		if (err != NULL)
+			*err = xstrdup("an in-memory database has no second connection");
+		return -1;
+	}
+	return store_open(st->uri, out, err);
 }
 
 enum store_driver store_driver(const struct store *st)
@@ -301,6 +315,15 @@ int store_query(struct store *st, const char *sql, const struct sval *params, in
 		struct store_res **out)
 {
 	return do_query(st, sql, params, nparams, out, NULL);
+}
+
+int store_each(struct store *st, const char *sql, const struct sval *params, int nparams, store_row_fn fn,
+	       void *arg)
+{
+	if (pre_stmt(st, sql, params, nparams, NULL) != STORE_OK)
+		return STORE_ERR;
+	int rc = st->ops->each(st, sql, params, nparams, fn, arg);
+	return rc > 0 ? rc : post_stmt(st, sql, NULL, rc);
 }
 
 int store_exec_script(struct store *st, const char *sql)

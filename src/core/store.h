@@ -83,6 +83,13 @@ struct store_res;
  * On failure returns -1 and sets *err to a malloc'd message (caller frees).
  */
 int store_open(const char *uri, struct store **out, char **err);
+/*
+ * Another connection to the database st is connected to (for a second
+ * thread: a connection is used by one thread at a time).  0, or -1 with
+ * *err (malloc'd) as store_open; always -1 for an in-memory SQLite
+ * database, which a second connection would not see.
+ */
+int store_open_again(const struct store *st, struct store **out, char **err);
 void store_close(struct store *st);
 enum store_driver store_driver(const struct store *st);
 const char *store_errmsg(const struct store *st);
@@ -99,6 +106,24 @@ int store_exec(struct store *st, const char *sql, const struct sval *params, int
 /* Runs a statement and fetches every row. *out is NULL on failure. */
 int store_query(struct store *st, const char *sql, const struct sval *params, int nparams,
 		struct store_res **out);
+/*
+ * Streams the rows of a statement to fn without fetching them into a
+ * result (long scans: no copy of every value, no result the size of the
+ * scan).  fn gets each row's cells as text (NULL for SQL NULL; integers as
+ * decimal text, booleans "1"/"0", blobs as bytes), NUL-terminated, valid
+ * during the call only; it returns 0 to go on or a positive value to stop.
+ * fn must not use st (on SQLite the statement is still being stepped).
+ * Returns STORE_OK after the last row, fn's positive value when it
+ * stopped, or a negative store_rc on a failure (logged as for the others).
+ */
+struct store_row {
+	int cols;
+	const char *const *v;
+	const size_t *len;
+};
+typedef int (*store_row_fn)(void *arg, const struct store_row *row);
+int store_each(struct store *st, const char *sql, const struct sval *params, int nparams, store_row_fn fn,
+	       void *arg);
 /* Multi-statement script without parameters (migrations); not cached. */
 int store_exec_script(struct store *st, const char *sql);
 

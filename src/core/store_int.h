@@ -24,6 +24,9 @@ struct store_ops {
 		    int64_t *changes);
 	int (*query)(struct store *st, const char *sql, const struct sval *params, int nparams,
 		     struct store_res **out);
+	/* store_each's rows; returns STORE_OK, fn's positive value, or a store_rc */
+	int (*each)(struct store *st, const char *sql, const struct sval *params, int nparams, store_row_fn fn,
+		    void *arg);
 	int (*exec_script)(struct store *st, const char *sql);
 	void (*close)(struct store *st);    /* frees the driver state, not st */
 };
@@ -35,6 +38,7 @@ struct store {
 	int tx_failed;      /* a statement failed inside the transaction: only rollback is allowed */
 	char *errmsg;       /* last failure, malloc'd; NULL if none yet */
 	void *drv;          /* driver state */
+	char *uri;          /* as opened (store_open_again); NULL for an in-memory database */
 };
 
 /* Replaces st->errmsg. */

@@ -208,31 +208,48 @@ static int64_t pg_changes(PGresult *res)
 	return 0;
 }
 
+/* A row sink of store_each (see sq_sink in store_sqlite.c). */
+struct pg_sink {
+	store_row_fn fn;
+	void *arg;
+	int stopped;
+};
+
+/* Cell (r, c) as the store gives it: *raw (PQfreemem) is set for a decoded bytea. */
+static int pg_cell(struct store *st, PGresult *res, int r, int c, const char **v, size_t *len, unsigned char **raw)
+{
+	*raw = NULL;
+	*v = PQgetvalue(res, r, c);
+	*len = (size_t)PQgetlength(res, r, c);
+	if (PQgetisnull(res, r, c)) {
+		*v = NULL;
+		*len = 0;
+	} else if (PQftype(res, c) == PG_BYTEAOID) {
+		*raw = PQunescapeBytea((const unsigned char *)*v, len);
+		if (*raw == NULL) {
+			store_seterr(st, "cannot decode a bytea value (out of memory?)");
+			return STORE_ERR;
+		}
+		*v = (const char *)*raw;
+	} else if (PQftype(res, c) == PG_BOOLOID) {
+		*v = (*v)[0] == 't' ? "1" : "0";
+		*len = 1;
+	}
+	return STORE_OK;
+}
+
 static int pg_collect(struct store *st, PGresult *res, struct res_builder *rb)
 {
 	int rows = PQntuples(res), cols = PQnfields(res);
 	rb_init(rb, cols);
 	for (int r = 0; r < rows; r++) {
 		for (int c = 0; c < cols; c++) {
-			const char *v = PQgetvalue(res, r, c);
-			size_t len = (size_t)PQgetlength(res, r, c);
-			unsigned char *raw = NULL;
-			int rc;
-			if (PQgetisnull(res, r, c)) {
-				v = NULL;
-				len = 0;
-			} else if (PQftype(res, c) == PG_BYTEAOID) {
-				raw = PQunescapeBytea((const unsigned char *)v, &len);
-				if (raw == NULL) {
-					store_seterr(st, "cannot decode a bytea value (out of memory?)");
-					return STORE_ERR;
-				}
-				v = (const char *)raw;
-			} else if (PQftype(res, c) == PG_BOOLOID) {
-				v = v[0] == 't' ? "1" : "0";
-				len = 1;
-			}
-			rc = rb_add(rb, v, len);
+			const char *v;
+			size_t len;
+			unsigned char *raw;
+			if (pg_cell(st, res, r, c, &v, &len, &raw) != STORE_OK)
+				return STORE_ERR;
+			int rc = rb_add(rb, v, len);
 			PQfreemem(raw);
 			if (rc != 0) {
 				store_seterr(st, "result larger than %zu bytes", (size_t)STORE_RES_MAX);
@@ -244,8 +261,37 @@ static int pg_collect(struct store *st, PGresult *res, struct res_builder *rb)
 	return STORE_OK;
 }
 
+/* Gives the rows to the sink's fn; bytea cells decoded for the call are freed after it. */
+static int pg_emit(struct store *st, PGresult *res, struct pg_sink *sink)
+{
+	int rows = PQntuples(res), cols = PQnfields(res);
+	size_t n = cols > 0 ? (size_t)cols : 1;
+	const char **v = xcalloc(n, sizeof(*v));
+	size_t *len = xcalloc(n, sizeof(*len));
+	unsigned char **raw = xcalloc(n, sizeof(*raw));
+	int rc = STORE_OK;
+	for (int r = 0; r < rows && rc == STORE_OK && sink->stopped == 0; r++) {
+		for (int c = 0; c < cols && rc == STORE_OK; c++)
+			rc = pg_cell(st, res, r, c, &v[c], &len[c], &raw[c]);
+		if (rc == STORE_OK) {
+			struct store_row row = { cols, v, len };
+			int frc = sink->fn(sink->arg, &row);
+			if (frc > 0)
+				sink->stopped = frc;
+		}
+		for (int c = 0; c < cols; c++) {
+			PQfreemem(raw[c]);
+			raw[c] = NULL;
+		}
+	}
+	free(v);
+	free(len);
+	free(raw);
+	return rc;
+}
+
 static int pg_run(struct store *st, const char *sql, const struct sval *params, int nparams,
-		  struct res_builder *rb, int64_t *changes)
+		  struct res_builder *rb, struct pg_sink *sink, int64_t *changes)
 {
 	struct pg *d = st->drv;
 	struct pg_stmt *s = NULL;
@@ -308,6 +354,11 @@ static int pg_run(struct store *st, const char *sql, const struct sval *params, 
 		if (rc != STORE_OK)
 			goto out;
 	}
+	if (sink != NULL) {
+		rc = pg_emit(st, res, sink);
+		if (rc != STORE_OK)
+			goto out;
+	}
 	if (changes != NULL)
 		*changes = pg_changes(res);
 	rc = STORE_OK;
@@ -323,7 +374,7 @@ out:
 static int pg_exec(struct store *st, const char *sql, const struct sval *params, int nparams,
 		   int64_t *changes)
 {
-	return pg_run(st, sql, params, nparams, NULL, changes);
+	return pg_run(st, sql, params, nparams, NULL, NULL, changes);
 }
 
 static int pg_query(struct store *st, const char *sql, const struct sval *params, int nparams,
@@ -332,13 +383,21 @@ static int pg_query(struct store *st, const char *sql, const struct sval *params
 	struct res_builder rb;
 	int rc;
 	memset(&rb, 0, sizeof(rb));
-	rc = pg_run(st, sql, params, nparams, &rb, NULL);
+	rc = pg_run(st, sql, params, nparams, &rb, NULL, NULL);
 	if (rc != STORE_OK) {
 		rb_release(&rb);
 		return rc;
 	}
 	*out = rb_finish(&rb);
 	return STORE_OK;
+}
+
+static int pg_each(struct store *st, const char *sql, const struct sval *params, int nparams, store_row_fn fn,
+		   void *arg)
+{
+	struct pg_sink sink = { fn, arg, 0 };
+	int rc = pg_run(st, sql, params, nparams, NULL, &sink, NULL);
+	return rc == STORE_OK && sink.stopped > 0 ? sink.stopped : rc;
 }
 
 /* A command without parameters through the simple protocol. */
@@ -418,6 +477,7 @@ static const struct store_ops pg_ops = {
 	.rollback = pg_rollback,
 	.exec = pg_exec,
 	.query = pg_query,
+	.each = pg_each,
 	.exec_script = pg_exec_script,
 	.close = pg_close,
 };

@@ -266,9 +266,18 @@ static int sq_bind(struct store *st, struct sq_stmt *s, const struct sval *param
 	return STORE_OK;
 }
 
-/* Runs sql; with rb, collects the rows. */
+/* A row sink of store_each: fn with the cells' arrays (cols of each). */
+struct sq_sink {
+	store_row_fn fn;
+	void *arg;
+	const char **v;
+	size_t *len;
+	int stopped;         /* fn's positive value */
+};
+
+/* Runs sql; with rb, collects the rows; with sink, gives them to its fn. */
 static int sq_run(struct store *st, const char *sql, const struct sval *params, int nparams,
-		  struct res_builder *rb, int64_t *changes)
+		  struct res_builder *rb, struct sq_sink *sink, int64_t *changes)
 {
 	struct sq *d = st->drv;
 	struct sq_stmt *s = NULL;
@@ -284,6 +293,10 @@ static int sq_run(struct store *st, const char *sql, const struct sval *params, 
 	cols = sqlite3_column_count(s->stmt);
 	if (rb != NULL)
 		rb_init(rb, cols);
+	if (sink != NULL) {
+		sink->v = xcalloc(cols > 0 ? (size_t)cols : 1, sizeof(*sink->v));
+		sink->len = xcalloc(cols > 0 ? (size_t)cols : 1, sizeof(*sink->len));
+	}
 	for (;;) {
 		int src = sqlite3_step(s->stmt);
 		if (src == SQLITE_DONE)
@@ -291,6 +304,27 @@ static int sq_run(struct store *st, const char *sql, const struct sval *params, 
 		if (src != SQLITE_ROW) {
 			rc = sq_fail(st, src);
 			goto out;
+		}
+		if (sink != NULL) {
+			for (int c = 0; c < cols; c++) {
+				int type = sqlite3_column_type(s->stmt, c);
+				const char *p = NULL;
+				if (type == SQLITE_BLOB)
+					p = sqlite3_column_blob(s->stmt, c);
+				else if (type != SQLITE_NULL)
+					p = (const char *)sqlite3_column_text(s->stmt, c);
+				if (p == NULL && type != SQLITE_NULL)
+					p = "";
+				sink->v[c] = p;
+				sink->len[c] = p ? (size_t)sqlite3_column_bytes(s->stmt, c) : 0;
+			}
+			struct store_row row = { cols, sink->v, sink->len };
+			int frc = sink->fn(sink->arg, &row);
+			if (frc > 0) {
+				sink->stopped = frc;
+				break;
+			}
+			continue;
 		}
 		if (rb == NULL)
 			continue;
@@ -327,7 +361,7 @@ out:
 static int sq_exec(struct store *st, const char *sql, const struct sval *params, int nparams,
 		   int64_t *changes)
 {
-	return sq_run(st, sql, params, nparams, NULL, changes);
+	return sq_run(st, sql, params, nparams, NULL, NULL, changes);
 }
 
 static int sq_query(struct store *st, const char *sql, const struct sval *params, int nparams,
@@ -336,13 +370,23 @@ static int sq_query(struct store *st, const char *sql, const struct sval *params
 	struct res_builder rb;
 	int rc;
 	memset(&rb, 0, sizeof(rb));
-	rc = sq_run(st, sql, params, nparams, &rb, NULL);
+	rc = sq_run(st, sql, params, nparams, &rb, NULL, NULL);
 	if (rc != STORE_OK) {
 		rb_release(&rb);
 		return rc;
 	}
 	*out = rb_finish(&rb);
 	return STORE_OK;
+}
+
+static int sq_each(struct store *st, const char *sql, const struct sval *params, int nparams, store_row_fn fn,
+		   void *arg)
+{
+	struct sq_sink sink = { fn, arg, NULL, NULL, 0 };
+	int rc = sq_run(st, sql, params, nparams, NULL, &sink, NULL);
+	free(sink.v);
+	free(sink.len);
+	return rc == STORE_OK && sink.stopped > 0 ? sink.stopped : rc;
 }
 
 static int sq_exec_script(struct store *st, const char *sql)
@@ -369,7 +413,7 @@ static int sq_begin(struct store *st)
 		pthread_mutex_lock(d->wlock);
 		d->locked = 1;
 	}
-	int rc = sq_run(st, SQL_BEGIN, NULL, 0, NULL, NULL);
+	int rc = sq_run(st, SQL_BEGIN, NULL, 0, NULL, NULL, NULL);
 	if (rc != STORE_OK)
 		sq_unlock(d);
 	return rc;
@@ -379,7 +423,7 @@ static void sq_rollback(struct store *st)
 {
 	struct sq *d = st->drv;
 	/* SQLite may already have rolled back by itself (after SQLITE_FULL, for example) */
-	if (!sqlite3_get_autocommit(d->db) && sq_run(st, SQL_ROLLBACK, NULL, 0, NULL, NULL) != STORE_OK)
+	if (!sqlite3_get_autocommit(d->db) && sq_run(st, SQL_ROLLBACK, NULL, 0, NULL, NULL, NULL) != STORE_OK)
 		log_error("store: ROLLBACK: %s", store_errmsg(st));
 	sq_unlock(d);
 }
@@ -387,7 +431,7 @@ static void sq_rollback(struct store *st)
 static int sq_commit(struct store *st)
 {
 	struct sq *d = st->drv;
-	int rc = sq_run(st, SQL_COMMIT, NULL, 0, NULL, NULL);
+	int rc = sq_run(st, SQL_COMMIT, NULL, 0, NULL, NULL, NULL);
 	if (rc != STORE_OK && !sqlite3_get_autocommit(d->db)) {
 		/* a failed COMMIT leaves the transaction open: end it, as PostgreSQL does */
 		char *keep = xstrdup(store_errmsg(st));
@@ -419,6 +463,7 @@ static const struct store_ops sq_ops = {
 	.rollback = sq_rollback,
 	.exec = sq_exec,
 	.query = sq_query,
+	.each = sq_each,
 	.exec_script = sq_exec_script,
 	.close = sq_close,
 };

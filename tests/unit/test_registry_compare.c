@@ -311,6 +311,7 @@ static void test_hand_made(void **state)
 	assert_int_equal(s.mismatch_records, 3);
 	assert_int_equal(s.dup_b, 0);
 	assert_int_equal(s.partitions, 1);
+	assert_int_equal(s.read_ahead, 1);      /* A read on a second connection while B was */
 	assert_int_equal(g.n, 5);
 	char line[200];
 	snprintf(line, sizeof line, "only_a|%s|-1|NULL|NULL|a|-", W.id[7]);
@@ -555,10 +556,13 @@ static void test_generated(void **state)
 		assert_int_equal(s.only_b, ws.only_b);
 		assert_int_equal(s.mismatch, ws.mismatch);
 		assert_int_equal(s.mismatch_records, ws.mismatch_records);
-		if (modes[m].budget > 0)
+		if (modes[m].budget > 0) {
 			assert_true(s.partitions > 1);
-		else
+			assert_int_equal(s.read_ahead, 0);   /* read again the usual way */
+		} else {
 			assert_int_equal(s.partitions, 1);
+			assert_int_equal(s.read_ahead, 1);
+		}
 		if (modes[m].page == 7)
 			assert_true(g.calls > (NA + NB) / 7);
 		got_sort(&g);

@@ -283,6 +283,84 @@ static void test_blob(void **state)
 	assert_int_equal(id, 1);
 }
 
+/* store_each: rows streamed in order with NULLs, blobs and integers as text; a stop; a failure. */
+struct each_seen {
+	int rows, stop_at;
+	char line[8][80];
+};
+
+static int each_row(void *arg, const struct store_row *row)
+{
+	struct each_seen *e = arg;
+	assert_int_equal(row->cols, 4);
+	if (e->rows < 8)
+		snprintf(e->line[e->rows], sizeof e->line[0], "%s|%s|%s|%zu", row->v[0], row->v[1] ? row->v[1] : "NULL",
+			 row->v[2] ? row->v[2] : "NULL", row->v[3] ? row->len[3] : (size_t)9999);
+	e->rows++;
+	return e->rows == e->stop_at ? 42 : 0;
+}
+
+static void test_each(void **state)
+{
+	struct store *st = *state;
+	const unsigned char bytes[5] = { 1, 0, 2, 0, 3 };
+	struct sval p1[] = { SVT("x"), SVI(-7), SVB(bytes, sizeof bytes) };
+	assert_int_equal(store_exec(st, "INSERT INTO t (a, n, data) VALUES ($1, $2, $3)", p1, 3, NULL), STORE_OK);
+	struct sval p2[] = { SVT("y"), SVN, SVN };
+	assert_int_equal(store_exec(st, "INSERT INTO t (a, n, data) VALUES ($1, $2, $3)", p2, 3, NULL), STORE_OK);
+	struct sval p3[] = { SVT("z"), SVI(INT64_MAX), SVB(bytes, 0) };
+	assert_int_equal(store_exec(st, "INSERT INTO t (a, n, data) VALUES ($1, $2, $3)", p3, 3, NULL), STORE_OK);
+	static const char sql[] = "SELECT id, a, n, data FROM t WHERE id > $1 ORDER BY id";
+
+	struct each_seen e;
+	memset(&e, 0, sizeof e);
+	struct sval after[] = { SVI(0) };
+	assert_int_equal(store_each(st, sql, after, 1, each_row, &e), STORE_OK);
+	assert_int_equal(e.rows, 3);
+	assert_string_equal(e.line[0], "1|x|-7|5");
+	assert_string_equal(e.line[1], "2|y|NULL|9999");
+	assert_string_equal(e.line[2], "3|z|9223372036854775807|0");
+
+	/* stopped by the callback: its value, and the statement is usable again */
+	memset(&e, 0, sizeof e);
+	e.stop_at = 2;
+	assert_int_equal(store_each(st, sql, after, 1, each_row, &e), 42);
+	assert_int_equal(e.rows, 2);
+	memset(&e, 0, sizeof e);
+	struct sval after1[] = { SVI(1) };
+	assert_int_equal(store_each(st, sql, after1, 1, each_row, &e), STORE_OK);
+	assert_int_equal(e.rows, 2);
+	assert_string_equal(e.line[0], "2|y|NULL|9999");
+
+	/* a failure: negative, no row, the connection still works */
+	memset(&e, 0, sizeof e);
+	assert_true(store_each(st, "SELECT id, a, n, nope FROM t", NULL, 0, each_row, &e) < 0);
+	assert_int_equal(e.rows, 0);
+	assert_int_equal(count_t(st), 3);
+}
+
+/* store_open_again: a second connection sees what the first committed. */
+static void test_open_again(void **state)
+{
+	struct fresh *f = *state;
+	struct store *two = NULL;
+	char *err = NULL;
+	make_table(f->st);
+	assert_int_equal(store_exec(f->st, "INSERT INTO t (a) VALUES ('one')", NULL, 0, NULL), STORE_OK);
+	assert_int_equal(store_open_again(f->st, &two, &err), 0);
+	assert_null(err);
+	assert_int_equal(count_t(two), 1);
+	store_close(two);
+	/* an in-memory SQLite database has no second connection */
+	struct store *mem = NULL;
+	assert_int_equal(store_open("sqlite::memory:", &mem, &err), 0);
+	assert_int_equal(store_open_again(mem, &two, &err), -1);
+	assert_null(two);
+	assert_non_null(err);
+	free(err);
+	store_close(mem);
+}
+
 static void test_utf8(void **state)
 {
 	struct store *st = *state;
@@ -776,6 +854,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_int64_extremes, setup_table, teardown_store),
 		cmocka_unit_test_setup_teardown(test_blob, setup_table, teardown_store),
 		cmocka_unit_test_setup_teardown(test_utf8, setup_table, teardown_store),
+		cmocka_unit_test_setup_teardown(test_each, setup_table, teardown_store),
+		cmocka_unit_test_setup_teardown(test_open_again, setup_fresh, teardown_fresh),
 		cmocka_unit_test_setup_teardown(test_bool_and_text_shapes, setup_store, teardown_store),
 		cmocka_unit_test_setup_teardown(test_constraint, setup_table, teardown_store),
 		cmocka_unit_test_setup_teardown(test_transactions, setup_table, teardown_store),

@@ -25,6 +25,8 @@
 #include "core/xalloc.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,7 @@
 #define MAX_PARTS 256
 #define F_MATCHED 1u
 #define F_DUP 2u
+#define F_NULLKEY 4u   /* a record of A read ahead whose key is NULL: counted, never probed */
 
 /* ------------------------------------------------------------ types */
 
@@ -415,10 +418,16 @@ static unsigned char *table_find(const struct table *t, uint32_t h, const char *
 	return NULL;
 }
 
-static void table_grow(struct table *t)
+/* Grows the slots to at least want (a power of two), or doubles them when want is 0. */
+static void table_grow_to(struct table *t, size_t want)
 {
 	size_t n = t->nslots ? t->nslots * 2 : 1024;
-	struct slot *s = xcalloc(n, sizeof *s);
+	while (n < want)
+		n *= 2;
+	/* written at once, not calloc'd: a zero page first read by a probe and then written
+	 * costs a copy-on-write fault and a TLB flush on every core */
+	struct slot *s = xmalloc(n * sizeof *s);
+	memset(s, 0, n * sizeof *s);
 	for (size_t i = 0; i < t->nslots; i++) {
 		if (t->slots[i].rec == NULL)
 			continue;
@@ -437,7 +446,7 @@ static void table_grow(struct table *t)
 static int table_put(struct table *t, const struct view *v, int np)
 {
 	if ((t->n + 1) * 2 > t->nslots)
-		table_grow(t);
+		table_grow_to(t, 0);
 	size_t mask = t->nslots - 1, j = v->hash & mask;
 	for (; t->slots[j].rec != NULL; j = (j + 1) & mask)
 		if (t->slots[j].hash == v->hash && key_eq(t->slots[j].rec, v->key, v->keylen))
@@ -478,6 +487,28 @@ struct run {
 	unsigned char *io;           /* a record read back from a file */
 	size_t iocap;
 	int stop;                    /* the diff callback's non-zero value */
+};
+
+/*
+ * A's records read ahead, on a second connection in a second thread, while
+ * the main thread reads B and builds the table: the two reads (each mostly
+ * the database decoding rows) then take the time of one on a machine with
+ * two cores.  The worker owns everything here until it is joined; it only
+ * reads the run's constant parts (c, sql_a, page, budget).  It stops with
+ * AH_OVER when A's packed records pass the budget (the comparison then
+ * reads A again the usual way, as it does on any failure of the worker:
+ * read-ahead is an optimisation, never a different answer).
+ */
+enum { AH_DONE, AH_OVER, AH_FAILED };
+
+struct ahead {
+	struct run *r;
+	struct store *st;            /* the worker's connection */
+	struct table t;              /* A's records packed, in _id order (chunks only) */
+	int64_t rows, null_keys;     /* records read, of which with a NULL key */
+	int64_t last_id;             /* _id of the last record read */
+	int state;
+	atomic_int cancel;           /* set by the main thread: stop at the next page */
 };
 
 static int64_t pow10i(int n)
@@ -665,76 +696,142 @@ static void page_view(const struct store_res *res, int i, int np, struct view *v
 	v->hash = v->key ? hash_key(v->key, v->keylen) : 0;
 }
 
-/* Reads B (side 'b') or A (side 'a') in _id order, page by page. */
-static int read_side(struct run *r, char side, int64_t side_total)
+/* One streamed row as a view (columns as page_view); 0, or -1 when _id is not an integer. */
+static int row_view(const struct store_row *row, int np, struct view *v)
 {
-	const char *sql = side == 'a' ? r->sql_a : r->sql_b;
+	const char *p = row->v[0];
+	int64_t id = 0;
+	if (p == NULL || *p == '\0')
+		return -1;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9' || id > (INT64_MAX - 9) / 10)
+			return -1;
+		id = id * 10 + (*p - '0');
+	}
+	v->id = id;
+	v->flags = NULL;
+	v->key = row->v[1];
+	v->keylen = row->len[1];
+	for (int k = 0; k < np; k++) {
+		v->v[k] = row->v[2 + k];
+		v->vlen[k] = row->len[2 + k];
+	}
+	v->hash = v->key ? hash_key(v->key, v->keylen) : 0;
+	return 0;
+}
+
+/* A row's key or a value too long for a packed record? (logged by the caller) */
+static int too_long(const struct view *v, int np)
+{
+	int bad = v->keylen > 0xFFFE;
+	for (int k = 0; k < np; k++)
+		bad |= v->vlen[k] > 0xFFFE;
+	return bad;
+}
+
+/* B's rows, streamed: into the table, or the partition files once B does not fit. */
+struct b_read {
+	struct run *r;
+	int64_t total, rows, last_id;
+	const char *failure;         /* why the stream was stopped */
+};
+
+static int b_row(void *arg, const struct store_row *row)
+{
+	struct b_read *b = arg;
+	struct run *r = b->r;
 	int np = r->c->npairs;
-	int64_t after = 0, rows = 0;
+	struct view v;
+	if (row_view(row, np, &v) != 0) {
+		b->failure = "an _id that is not an integer";
+		return 1;
+	}
+	if (too_long(&v, np)) {
+		b->failure = "a key or a value longer than 65534 bytes";
+		return 1;
+	}
+	b->last_id = v.id;
+	b->rows++;
+	r->s->rows_b++;
+	if (v.key == NULL) {
+		r->s->null_key_b++;
+	} else if (r->nparts > 0) {
+		if (spill(r->pb[part_of(v.hash, r->nparts)], &v, np) != 0) {
+			b->failure = "cannot write a temporary file";
+			return 1;
+		}
+	} else {
+		r->s->dup_b += table_put(&r->t, &v, np);
+		if (r->t.bytes > r->budget && start_partitions(r, b->rows, b->total) != 0) {
+			b->failure = "cannot partition";
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Reads B in _id order, page by page (streamed: nothing here calls back into the store). */
+static int read_b(struct run *r, int64_t side_total)
+{
+	struct b_read b = { r, side_total, 0, 0, NULL };
+	for (;;) {
+		struct sval p[] = { SVI(b.last_id), SVI(r->page) };
+		int64_t before = b.rows;
+		int rc = store_each(r->st, r->sql_b, p, 2, b_row, &b);
+		if (rc < 0)
+			return -1;
+		if (rc > 0) {
+			log_error("compare: reading %s: %s", r->c->b->def.code, b.failure);
+			return -1;
+		}
+		r->done += b.rows - before;
+		progress(r);
+		if (b.rows - before < r->page)
+			return 0;
+	}
+}
+
+/* Reads A in _id order, page by page, probing B's table (fetched pages: the diff callback may use the store). */
+static int read_a(struct run *r)
+{
+	int np = r->c->npairs;
+	int64_t after = 0;
 	for (;;) {
 		struct store_res *res = NULL;
 		struct sval p[] = { SVI(after), SVI(r->page) };
-		if (store_query(r->st, sql, p, 2, &res) != STORE_OK)
+		if (store_query(r->st, r->sql_a, p, 2, &res) != STORE_OK)
 			return -1;
 		int n = store_res_rows(res);
 		for (int i = 0; i < n; i++) {
 			struct view v;
 			page_view(res, i, np, &v);
-			if (v.keylen > 0xFFFE) {
+			if (too_long(&v, np)) {
 				store_res_free(res);
-				log_error("compare: a key longer than 65534 bytes");
+				log_error("compare: reading %s: a key or a value longer than 65534 bytes", r->c->a->def.code);
 				return -1;
 			}
-			for (int k = 0; k < np; k++)
-				if (v.vlen[k] > 0xFFFE) {
+			r->s->rows_a++;
+			if (v.key == NULL) {
+				r->s->null_key_a++;
+			} else if (r->nparts > 0) {
+				if (spill(r->pa[part_of(v.hash, r->nparts)], &v, np) != 0) {
 					store_res_free(res);
-					log_error("compare: a value longer than 65534 bytes");
+					log_error("compare: cannot write a temporary file: %s", strerror(errno));
 					return -1;
 				}
-			if (side == 'b') {
-				r->s->rows_b++;
-				if (v.key == NULL) {
-					r->s->null_key_b++;
-				} else if (r->nparts > 0) {
-					if (spill(r->pb[part_of(v.hash, r->nparts)], &v, np) != 0) {
-						store_res_free(res);
-						log_error("compare: cannot write a temporary file: %s", strerror(errno));
-						return -1;
-					}
-				} else {
-					r->s->dup_b += table_put(&r->t, &v, np);
-					if (r->t.bytes > r->budget &&
-					    start_partitions(r, rows + i + 1, side_total) != 0) {
-						store_res_free(res);
-						return -1;
-					}
-				}
-			} else {
-				r->s->rows_a++;
-				if (v.key == NULL) {
-					r->s->null_key_a++;
-				} else if (r->nparts > 0) {
-					if (spill(r->pa[part_of(v.hash, r->nparts)], &v, np) != 0) {
-						store_res_free(res);
-						log_error("compare: cannot write a temporary file: %s", strerror(errno));
-						return -1;
-					}
-				} else if (probe(r, &v) != 0) {
-					store_res_free(res);
-					return r->stop;
-				}
+			} else if (probe(r, &v) != 0) {
+				store_res_free(res);
+				return r->stop;
 			}
 		}
 		if (n > 0)
 			after = store_res_int(res, n - 1, 0);
 		store_res_free(res);
-		rows += n;
 		r->done += n;
 		progress(r);
 		if (n < r->page)
-			break;
+			return 0;
 	}
-	return 0;
 }
 
 /* Joins the partition files, one partition at a time. */
@@ -766,6 +863,107 @@ static int join_partitions(struct run *r)
 io:
 	log_error("compare: cannot read a temporary file: %s", strerror(errno));
 	return -1;
+}
+
+/* A row read ahead: packed into ah->t; stops (1) on a row the usual read must see. */
+static int ahead_row(void *arg, const struct store_row *row)
+{
+	struct ahead *ah = arg;
+	int np = ah->r->c->npairs;
+	struct view v;
+	if (row_view(row, np, &v) != 0 || too_long(&v, np))
+		return 1;
+	ah->last_id = v.id;
+	ah->rows++;
+	int null_key = v.key == NULL;
+	if (null_key) {
+		ah->null_keys++;
+		v.key = "";
+		v.keylen = 0;
+	}
+	unsigned char *rec = table_alloc(&ah->t, rec_size(&v, np));
+	rec_pack(rec, &v, np);
+	if (null_key)
+		rec[12] = F_NULLKEY;
+	return 0;
+}
+
+/* The read-ahead worker: reads A page by page into ah->t. */
+static void *ahead_main(void *arg)
+{
+	struct ahead *ah = arg;
+	const struct run *r = ah->r;
+	ah->state = AH_FAILED;
+	for (;;) {
+		struct sval p[] = { SVI(ah->last_id), SVI(r->page) };
+		int64_t before = ah->rows;
+		if (store_each(ah->st, r->sql_a, p, 2, ahead_row, ah) != STORE_OK)
+			return NULL;
+		if (ah->t.bytes > r->budget) {
+			ah->state = AH_OVER;
+			return NULL;
+		}
+		if (ah->rows - before < r->page)
+			break;
+		if (atomic_load(&ah->cancel))
+			return NULL;
+	}
+	ah->state = AH_DONE;
+	return NULL;
+}
+
+/* Starts reading A ahead; 0, or -1 when it cannot (no second connection, no thread). */
+static int ahead_start(struct run *r, struct ahead *ah, pthread_t *th)
+{
+	memset(ah, 0, sizeof *ah);
+	ah->r = r;
+	char *err = NULL;
+	if (store_open_again(r->st, &ah->st, &err) != 0) {
+		free(err);
+		return -1;
+	}
+	if (pthread_create(th, NULL, ahead_main, ah) != 0) {
+		store_close(ah->st);
+		ah->st = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Waits for the worker (cancel: as soon as it can, its records are then of no use). */
+static void ahead_end(struct ahead *ah, pthread_t th, int cancel)
+{
+	if (cancel)
+		atomic_store(&ah->cancel, 1);
+	pthread_join(th, NULL);
+	store_close(ah->st);
+	ah->st = NULL;
+}
+
+/* Probes A's records read ahead, in _id order. */
+static int probe_ahead(struct run *r, struct ahead *ah)
+{
+	int np = r->c->npairs;
+	r->s->rows_a = ah->rows;
+	r->s->null_key_a = ah->null_keys;
+	int64_t since = 0;
+	for (struct chunk *ch = ah->t.head; ch; ch = ch->next) {
+		size_t off = 0;
+		while (off < ch->used) {
+			struct view v;
+			off += rec_view(ch->data + off, &v, np);
+			if (!(*v.flags & F_NULLKEY) && probe(r, &v) != 0)
+				return r->stop;
+			if (++since == r->page) {
+				r->done += since;
+				since = 0;
+				progress(r);
+			}
+		}
+	}
+	r->done += since;
+	progress(r);
+	return 0;
 }
 
 /* SELECT _id, "key", "f1", ... FROM reg_<code> WHERE _id > $1 ORDER BY _id LIMIT $2 (interned). */
@@ -821,9 +1019,29 @@ int reg_cmp_run(struct store *st, const struct reg_cmp *c, const struct reg_cmp_
 		goto out;
 	r.total = na + nb;
 	progress(&r);
-	if ((rc = read_side(&r, 'b', nb)) != 0)
+	/* B's slots sized at once (no rehashing as it grows) when they take a small part of the budget */
+	if (nb > 0 && (size_t)nb * 2 * sizeof(struct slot) <= r.budget / 4)
+		table_grow_to(&r.t, (size_t)nb * 2);
+	struct ahead ah;
+	pthread_t th;
+	int ahead = ahead_start(&r, &ah, &th) == 0;
+	rc = read_b(&r, nb);
+	if (ahead)
+		ahead_end(&ah, th, rc != 0 || r.nparts > 0);
+	if (rc != 0) {
+		table_clear(&ah.t);
 		goto out;
-	if ((rc = read_side(&r, 'a', na)) != 0)
+	}
+	if (ahead && ah.state == AH_DONE && r.nparts == 0) {
+		out->read_ahead = 1;
+		rc = probe_ahead(&r, &ah);
+		table_clear(&ah.t);
+	} else {
+		if (ahead)
+			table_clear(&ah.t);
+		rc = read_a(&r);
+	}
+	if (rc != 0)
 		goto out;
 	if (r.nparts > 0)
 		rc = join_partitions(&r);

@@ -115,6 +115,7 @@ struct reg_cmp_stats {
 	int64_t mismatch;            /* field mismatches (one per pair and record) */
 	int64_t mismatch_records;    /* A records with at least one mismatch */
 	int partitions;              /* 1 when B fitted in memory */
+	int read_ahead;              /* 1 when A was read while B was (see compare.c) */
 	double seconds;              /* wall-clock time of the comparison */
 };
 
