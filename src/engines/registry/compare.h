@@ -31,7 +31,12 @@
  * ordered pass over 1,000,000 records cost more than the whole SQL join),
  * projecting only _id, the key and the mapped fields, in keyset pages.
  * B is loaded into a hash table keyed on kb and A is streamed against it (a
- * hash join).  Memory is bounded by mem_budget: when B does not fit, both
+ * hash join).  While B is read, A is read ahead on a second connection
+ * (store_open_again) in a second thread and kept packed in memory, so the
+ * two reads overlap on two cores; when there is no second connection (an
+ * in-memory database), when A does not fit in mem_budget, or when B must be
+ * partitioned, A is read afterwards instead (stats.read_ahead says which):
+ * the answer is the same either way, and memory may reach twice mem_budget.  Memory is bounded by mem_budget: when B does not fit, both
  * sides are partitioned by the key's hash into anonymous temporary files
  * (tmpfile(3)) and joined partition by partition (a grace hash join), so
  * memory stays flat at any size.
