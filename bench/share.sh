@@ -2,8 +2,8 @@
 # yizhan information-sharing benchmark, as `make bench` runs it after the
 # others (BENCH_SHARE=0 skips it).  Needs build/rel/yizhan, wrk, sqlite3.
 #   1. import: rows/s of `yizhan import` for a 1,000,000-row population CSV
-#      written by `yizhan demo-data --csv` (every value checked, one
-#      transaction, all or nothing);
+#      written by `yizhan demo-data --csv` (every value checked first, all
+#      or nothing, then written in transactions of 5,000 rows);
 #   2. comparison (数据比对) of two registries of BENCH_COMPARE_ROWS
 #      (1,000,000) records each on the key with five mapped fields, against
 #      SQLite running the same comparison as SQL joins (only in A, only in B,
@@ -81,7 +81,7 @@ IMPORT_S="$(secs "$T0" "$T1")"
 GOT="$(sqlite3 "$DB" "SELECT COUNT(*) FROM reg_bench_import")"
 [ "$GOT" = "$ROWS" ] || die "import wrote $GOT of $ROWS rows"
 IMPORT_RPS="$(awk -v n="$ROWS" -v s="$IMPORT_S" 'BEGIN { printf "%.0f", n / s }')"
-echo "bench-share: import of $ROWS population rows (CSV, every value checked, one transaction): ${IMPORT_S} s, $IMPORT_RPS rows/s"
+echo "bench-share: import of $ROWS population rows (CSV, every value checked first, then written in batches of 5,000): ${IMPORT_S} s, $IMPORT_RPS rows/s"
 rm -rf "$TMP/csv"
 
 # ====================== 2. comparison vs SQL joins ======================
