@@ -23,6 +23,7 @@
  */
 #include "core/audit.h"
 #include "core/log.h"
+#include "core/validate.h"
 #include "core/xalloc.h"
 
 #include <assert.h>
@@ -153,36 +154,6 @@ void audit_hash(const char *prev_hash, int64_t seq, int64_t ts, const struct aud
 
 /* ---- UTF-8 ----------------------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at p (at most n bytes), 0 if ill-formed. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0];
-	size_t len;
-	unsigned cp, min;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2, cp = c & 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3, cp = c & 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4, cp = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /*
  * NULL when s is NULL or well-formed UTF-8; otherwise a malloc'd copy with
  * each ill-formed byte replaced by U+FFFD.  PostgreSQL refuses ill-formed
@@ -198,7 +169,7 @@ static char *utf8_repair(const char *s)
 		return NULL;
 	n = strlen(s);
 	while (i < n) {
-		size_t l = utf8_seq(p + i, n - i);
+		size_t l = utf8_seq_len((const char *)p + i, n - i);
 		if (l == 0) {
 			bad++;
 			l = 1;
@@ -209,7 +180,7 @@ static char *utf8_repair(const char *s)
 		return NULL;
 	char *out = xmalloc(n + 2 * bad + 1), *o = out;
 	for (i = 0; i < n;) {
-		size_t l = utf8_seq(p + i, n - i);
+		size_t l = utf8_seq_len((const char *)p + i, n - i);
 		if (l == 0) {
 			memcpy(o, "\xef\xbf\xbd", 3);
 			o += 3;

@@ -14,6 +14,7 @@
 #include "core/readlog.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/validate.h"
 #include "core/xalloc.h"
 
 #include <dirent.h>
@@ -140,29 +141,6 @@ static int write_all(int fd, const char *p, size_t n, size_t *done)
 	return 0;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (n bytes left), 0 when ill-formed. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0], cp, min;
-	size_t len;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : len;
-}
-
 /*
  * s as a JSON string (or null) at the end of b.  Ill-formed UTF-8 becomes
  * U+FFFD, as audit_append would store it, so a line never fails to parse
@@ -183,7 +161,7 @@ int readlog_json_str(struct buf *b, const char *s)
 			run++;
 		if (run == 0) {
 			if (p[0] >= 0x80) {
-				run = utf8_len(p, n);
+				run = utf8_seq_len((const char *)p, n);
 				if (run == 0) {
 					rc = buf_add(b, "\xef\xbf\xbd", 3);
 					run = 1;
@@ -354,24 +332,6 @@ static int num(struct lp *x, int64_t *v)
 	return 0;
 }
 
-static int hex4(const char *p, unsigned *out)
-{
-	unsigned v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
 
 /* A JSON string (decoded into b, *out = b's text) or null (*out = NULL). */
 static int str(struct lp *x, struct buf *b, const char **out)
@@ -404,11 +364,11 @@ static int str(struct lp *x, struct buf *b, const char **out)
 		case 'r': o = '\r'; break;
 		case 't': o = '\t'; break;
 		case 'u':
-			if (x->end - x->p < 4 || hex4(x->p, &cp) != 0 || cp == 0)
+			if (x->end - x->p < 4 || parse_hex4(x->p, &cp) != 0 || cp == 0)
 				return -1;
 			x->p += 4;
 			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (x->end - x->p < 6 || x->p[0] != '\\' || x->p[1] != 'u' || hex4(x->p + 2, &lo) != 0 ||
+				if (x->end - x->p < 6 || x->p[0] != '\\' || x->p[1] != 'u' || parse_hex4(x->p + 2, &lo) != 0 ||
 				    lo < 0xdc00 || lo > 0xdfff)
 					return -1;
 				x->p += 6;

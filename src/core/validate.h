@@ -14,6 +14,13 @@
 
 /* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 int validate_utf8(const char *s, size_t len);
+/*
+ * Length of the well-formed UTF-8 sequence at s (at most n > 0 bytes
+ * available): 1 for ASCII, 2-4, or 0 when ill-formed (Unicode table 3-7).
+ */
+size_t utf8_seq_len(const char *s, size_t n);
+/* The value of the four hex digits at p (either case) in *out: 0, or -1 when one is not a hex digit. */
+int parse_hex4(const char *p, unsigned *out);
 /* Number of code points of valid UTF-8 text. */
 size_t utf8_chars(const char *s, size_t len);
 /*
