@@ -117,6 +117,9 @@ def test_psb_closes_tasks():
     dq = [i for i in items if i.get("kind") == "share.dq"]
     check(dq and dq[0]["count"] >= PLANTED_MISSING + PLANTED_NAME, "desk item: %r" % dq)
     t = next(t for t in mine if t["kind"] == "mismatch")
+    # the case engine's lists (电子监察) link a task's case to /share/cases/{id}: the task's page
+    r = psb.get("/share/cases/%d" % t["id"])
+    eq((r.status, r.header("Location")), (303, "/share/tasks/%d" % t["id"]), "the case's page is the task")
     detail = psb.get("/api/v1/share/tasks/%d/detail" % t["id"]).expect(200).json()
     check("*" not in detail["key"], "psb sees the identifier whole on the task: %r" % detail["key"])
     check("*" not in detail["value_b"], "and the name")

@@ -229,3 +229,30 @@ def test_revoke_and_give_up():
     gid = z.post_json("/api/v1/share/requests/%d/decision" % rq["id"], {"decision": "approve"}).expect(200).json()["grant_id"]
     g = s.post_json("/api/v1/share/grants/%d/revoke" % gid, {}).expect(200, "give up").json()
     eq(g["state"], "given_up", "given up")
+
+
+def test_supervision_links_share_cases_to_their_pages():
+    """电子监察 lists every late case; a grant request's and a data-quality task's links lead to the
+    sharing app's pages (/share/cases/{id} redirects), not to the hall's case page."""
+    s = srv()
+    rq = request(client("sun.mca"), fields=["birth_date"], purpose="监察链接测试").expect(201, "request").json()
+    cid = rq["case_id"]
+    subject = s.sql_value("SELECT subject FROM cases WHERE id = ?", (cid,))
+    s.sql("UPDATE cases SET light = 2 WHERE id = ?", (cid,))      # red: late
+    try:
+        t = s.admin().get("/hall/supervision").expect(200, "supervision").text
+        m = re.search(r'<a href="([^"]+)">%s</a>' % re.escape(subject), t)
+        check(m is not None, "the late grant request is listed")
+        eq(m.group(1), "/share/cases/%d" % cid, "its link")
+    finally:
+        s.sql("UPDATE cases SET light = 0 WHERE id = ?", (cid,))
+    z = client("zhao.psb")
+    r = z.get("/share/cases/%d" % cid)
+    eq(r.status, 303, "redirect: %s" % r.short())
+    eq(r.header("Location"), "/share/requests/%d" % rq["id"], "to the request")
+    z.get(r.header("Location")).expect(200, "the request page")
+    # a hall case is not the sharing app's; an unknown id neither
+    hall = int(s.sql_value("SELECT id FROM cases WHERE process LIKE 'hall.%' ORDER BY id LIMIT 1"))
+    eq(z.get("/share/cases/%d" % hall).status, 404, "a hall case")
+    eq(z.get("/share/cases/99999999").status, 404, "no such case")
+    eq(s.client().get("/share/cases/%d" % cid).status in (302, 303), True, "anonymous: to sign in")

@@ -74,7 +74,7 @@ static const char *const sql[S__MAX] = {
 			"LEFT JOIN users u ON u.id = c.assignee_id "
 			"WHERE c.state_final = 0 AND c.light = $1 ORDER BY c.deadline, c.id LIMIT $2",
 	[S_SUP_COUNT] = "SELECT COUNT(*) FROM cases WHERE state_final = 0 AND light = $1",
-	[S_SUP_ESC] = "SELECT e.id, e.case_id, e.title, e.day, e.created_at, c.subject, c.tracking, d.name "
+	[S_SUP_ESC] = "SELECT e.id, e.case_id, e.title, e.day, e.created_at, c.subject, c.tracking, d.name, c.process "
 		      "FROM case_events e JOIN cases c ON c.id = e.case_id "
 		      "JOIN departments d ON d.id = c.dept_id "
 		      "WHERE e.kind = 'escalate' AND e.created_at >= $1 ORDER BY e.id DESC LIMIT $2",
@@ -897,11 +897,12 @@ static json_t *sup_cases(struct req *r, int light, int64_t *total)
 			cal_day_format((cal_day)d, dl);
 		const struct procdef *p = procdef_get(store_res_text(res, i, 4));
 		int s = p ? procdef_state(p, store_res_text(res, i, 3)) : -1;
+		char href[96];
+		case_staff_href(store_res_text(res, i, 4), store_res_int(res, i, 0), href, sizeof href);
 		json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s?,s:s}", "id", (json_int_t)store_res_int(res, i, 0),
 				      "tracking_print", pr, "subject", store_res_text(res, i, 2), "state_title",
 				      s >= 0 ? p->states[s].title : store_res_text(res, i, 3), "deadline", dl, "dept",
-				      store_res_text(res, i, 7), "assignee", store_res_text(res, i, 8), "href",
-				      arena_printf(r->arena, "/hall/cases/%lld", (long long)store_res_int(res, i, 0)));
+				      store_res_text(res, i, 7), "assignee", store_res_text(res, i, 8), "href", href);
 		light_decorate(o, light);
 		json_array_append_new(out, o);
 	}
@@ -925,14 +926,13 @@ static void page_supervision(struct req *r)
 	}
 	json_t *esc = json_array();
 	for (int i = 0; i < store_res_rows(res); i++) {
-		char pr[CASE_TRACKING_PRINT_LEN + 1];
+		char pr[CASE_TRACKING_PRINT_LEN + 1], href[96];
 		case_tracking_print(store_res_text(res, i, 6), pr);
+		case_staff_href(store_res_text(res, i, 8), store_res_int(res, i, 1), href, sizeof href);
 		json_array_append_new(esc, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "title", store_res_text(res, i, 2), "at",
 						     time_text(r, store_res_int(res, i, 4)), "subject",
 						     store_res_text(res, i, 5), "tracking_print", pr, "dept",
-						     store_res_text(res, i, 7), "href",
-						     arena_printf(r->arena, "/hall/cases/%lld",
-								  (long long)store_res_int(res, i, 1))));
+						     store_res_text(res, i, 7), "href", href));
 	}
 	store_res_free(res);
 	/* Cases whose recorded steps do not follow their process (skipped or out-of-process steps). */
@@ -946,9 +946,12 @@ static void page_supervision(struct req *r)
 	}
 	size_t k;
 	json_t *x;
-	json_array_foreach(irregular, k, x)
-		json_object_set_new(x, "href", json_string(arena_printf(r->arena, "/hall/cases/%lld",
-									(long long)json_integer_value(json_object_get(x, "id")))));
+	json_array_foreach(irregular, k, x) {
+		char href[96];
+		case_staff_href(json_string_value(json_object_get(x, "process")),
+				json_integer_value(json_object_get(x, "id")), href, sizeof href);
+		json_object_set_new(x, "href", json_string(href));
+	}
 	json_t *ctx = json_pack("{s:s,s:o,s:o,s:I,s:I,s:o,s:i,s:o,s:i}", "title", "电子监察", "red", red, "yellow",
 				yellow, "red_total", (json_int_t)nred, "yellow_total", (json_int_t)nyellow,
 				"escalations", esc, "days", ESCALATION_DAYS, "irregular", irregular,

@@ -45,7 +45,7 @@
 enum {
 	S_REQ_INSERT, S_REQ_GET, S_REQ_OUT, S_REQ_IN, S_REQ_SET_GRANT,
 	S_GRANT_INSERT, S_GRANT_GET, S_GRANT_LIST, S_GRANT_REVOKE,
-	S_DEPT_STAFF, S_ROLES, S_DESK, S_DEPT_NAME, S_USER_ID, S_DEPT_ID, S__MAX
+	S_DEPT_STAFF, S_ROLES, S_DESK, S_DEPT_NAME, S_USER_ID, S_DEPT_ID, S_CASE_PAGE, S__MAX
 };
 
 #define REQ_COLS \
@@ -90,6 +90,8 @@ static const char *const sql[S__MAX] = {
 	[S_DEPT_NAME] = "SELECT name FROM departments WHERE id = $1",
 	[S_USER_ID] = "SELECT id FROM users WHERE login = $1",
 	[S_DEPT_ID] = "SELECT id FROM departments WHERE code = $1",
+	[S_CASE_PAGE] = "SELECT c.process, q.id FROM cases c LEFT JOIN share_requests q ON q.case_id = c.id "
+			"WHERE c.id = $1",
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -973,6 +975,32 @@ static void page_detail(struct req *r)
 		detail_render(r, rq, &a, 200, NULL, NULL);
 }
 
+/*
+ * GET /share/cases/{id}: the page of a case of this application, where the
+ * case engine's lists (电子监察) link to (case_staff_href): its grant
+ * request or its data-quality task, each of which checks who may see it.
+ */
+static void page_case(struct req *r)
+{
+	int64_t id = 0;
+	if (req_param_id(r, "id", &id) != 0)
+		return;
+	struct sval p[] = { SVI(id) };
+	struct store_res *res = NULL;
+	if (store_query(r->st, sql[S_CASE_PAGE], p, 1, &res) != STORE_OK) {
+		resp_error(r, 500, MSG_HTTP_500, NULL);
+		return;
+	}
+	const char *process = store_res_rows(res) ? store_res_text(res, 0, 0) : "";
+	if (strcmp(process, "share.grant") == 0 && !store_res_isnull(res, 0, 1))
+		resp_redirect(r, arena_printf(r->arena, "/share/requests/%lld", (long long)store_res_int(res, 0, 1)));
+	else if (strcmp(process, "share.dq") == 0)
+		resp_redirect(r, arena_printf(r->arena, "/share/tasks/%lld", (long long)id));
+	else
+		resp_error(r, 404, MSG_HTTP_404, NULL);
+	store_res_free(res);
+}
+
 /* POST /share/requests/{id}/decision  decision=approve|reject, reason, version */
 static void do_decision(struct req *r)
 {
@@ -1459,6 +1487,8 @@ const struct route share_grant_routes[] = {
 	  "The acting department's requests, made and received" },
 	{ HM_GET, "/share/requests/{id}", page_detail, ROLE_STAFF, 0, fs_detail, NULL, NULL,
 	  "A request: details, timeline, decision" },
+	{ HM_GET, "/share/cases/{id}", page_case, ROLE_STAFF, 0, NULL, NULL, NULL,
+	  "A case of the sharing app (grant request or data-quality task): redirects to its page" },
 	{ HM_POST, "/share/requests/{id}/decision", do_decision, ROLE_STAFF, CSRF, fs_decision, NULL, NULL,
 	  "Approve or reject a request (owner's staff; a reason is required to reject)" },
 	{ HM_POST, "/share/requests/{id}/withdraw", do_withdraw, ROLE_STAFF, CSRF, fs_withdraw, NULL, NULL,

@@ -1508,13 +1508,24 @@ int case_sweep_full(struct store *st, const struct calendar *cal, cal_day today,
 
 /* ------------------------------------------------------- supervision */
 
+void case_staff_href(const char *process, int64_t id, char *out, size_t cap)
+{
+	const char *dot = process ? strchr(process, '.') : NULL;
+	int n = dot ? (int)(dot - process) : 0;
+	if (n == 0 || n > 32)
+		snprintf(out, cap, "/hall/cases/%lld", (long long)id);
+	else
+		snprintf(out, cap, "/%.*s/cases/%lld", n, process, (long long)id);
+}
+
 static void history_problem(json_t *out, const struct store_res *r, int row, const char *problem)
 {
 	char pr[CASE_TRACKING_PRINT_LEN + 1];
 	case_tracking_print(store_res_text(r, row, 3), pr);
-	json_array_append_new(out, json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)store_res_int(r, row, 0),
+	json_array_append_new(out, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)store_res_int(r, row, 0),
 					     "tracking_print", pr, "subject", store_res_text(r, row, 4), "state",
-					     store_res_text(r, row, 2), "problem", problem));
+					     store_res_text(r, row, 2), "process", store_res_text(r, row, 1), "problem",
+					     problem));
 }
 
 enum case_rc case_check_history(struct store *st, int limit, json_t **out)

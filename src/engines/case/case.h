@@ -271,10 +271,19 @@ enum case_rc case_inbox_app(struct store *st, int64_t dept_id, const char *app,
  * previous step left, the first step must be the creation in the initial
  * state, and the last must leave the case in its current state.  A case
  * edited outside the engine, or a step taken out of process, breaks this.
- * *out = [{"id","tracking_print","subject","state","problem"}] (problem in
- * Chinese), empty when every history is regular.
+ * *out = [{"id","tracking_print","subject","state","process","problem"}]
+ * (problem in Chinese), empty when every history is regular.
  */
 enum case_rc case_check_history(struct store *st, int limit, json_t **out);
+
+/*
+ * The staff page of case id of process (an application's page; the case
+ * engine has none): each application serves /<app>/cases/{id} for its
+ * processes "<app>.*" (the hall's is the case page itself, the sharing
+ * app's redirects to the grant request or the data-quality task).
+ * Writes into out (cap bytes).
+ */
+void case_staff_href(const char *process, int64_t id, char *out, size_t cap);
 
 /* ------------------------------------------------------- tracking codes */
 
