@@ -253,6 +253,9 @@ def test_page_form_and_runs_list():
     run_id = int(loc.rsplit("/", 1)[1])
     job = int(srv.sql_value("SELECT job_id FROM compare_runs WHERE id = ?", (run_id,)))
     wait_job(c, job)
+    jp = c.get("/jobs/%d" % job).expect(200, "the job's page").text
+    check('<a href="%s">查看结果</a>' % loc in jp, "the job's page links the report")
+    check("新建" not in jp, "no import counts on a comparison's job page")
     eq(srv.sql_value("SELECT tasks FROM compare_runs WHERE id = ?", (run_id,)), "0", "unchecked tasks box")
     eq(srv.sql_value("SELECT n_tasks FROM compare_runs WHERE id = ?", (run_id,)), "0", "no tasks")
     page = c.get(loc).expect(200).text

@@ -320,7 +320,16 @@ void page_job(struct req *r)
 		resp_error(r, 404, MSG_JOB_NOT_FOUND, NULL);
 		return;
 	}
-	resp_page(r, 200, "portal/job", json_pack("{s:s,s:o}", "title", "任务进度", "job", j));
+	/* What the generic page can say of a result: import counts, and a page of the result
+	 * (a comparison's report) when the job names one. */
+	json_t *res = json_object_get(j, "result");
+	json_t *href = json_object_get(res, "href");
+	const char *h = json_is_string(href) ? json_string_value(href) : "";
+	json_t *ctx = json_pack("{s:s,s:o,s:b}", "title", "任务进度", "job", j, "counts",
+				json_object_get(res, "created") != NULL);
+	if (h[0] == '/' && h[1] != '/')
+		json_object_set_new(ctx, "result_href", json_string(h));
+	resp_page(r, 200, "portal/job", ctx);
 }
 
 /* GET /admin/users  ctx: page {items,next}, kind, q, kinds */
