@@ -5,6 +5,7 @@
 #include "core/account.h"
 #include "core/buf.h"
 #include "core/conf.h"
+#include "core/csvw.h"
 #include "core/crypto.h"
 #include "core/dept.h"
 #include "core/http.h"
@@ -44,6 +45,50 @@ static const struct route test_routes[] = {
 	{ HM_POST, "/a/new", h_dummy, ROLE_PUBLIC, 0, NULL, NULL, NULL, "new" },
 	{ 0, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL },
 };
+
+/* csvw: RFC 4180 quoting, the formula guard, NULL, the same bytes to a buffer and to a stream. */
+static void test_csvw(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int guard;
+		const char *out;
+	} cases[] = {
+		{ "plain", 1, "plain" },
+		{ "", 1, "" },
+		{ "a,b", 0, "\"a,b\"" },
+		{ "say \"hi\"", 0, "\"say \"\"hi\"\"\"" },
+		{ "two\r\nlines", 0, "\"two\r\nlines\"" },
+		{ "=1+2", 1, "\"'=1+2\"" },
+		{ "=1+2", 0, "=1+2" },
+		{ "+86", 1, "\"'+86\"" },
+		{ "-3", 1, "\"'-3\"" },
+		{ "@SUM(A1)", 1, "\"'@SUM(A1)\"" },
+		{ "\tx", 1, "\"'\tx\"" },
+		{ "=\"x\",y", 1, "\"'=\"\"x\"\",y\"" },
+		{ "a=b", 1, "a=b" },
+		{ "示范市", 1, "示范市" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct buf b = BUF_INIT(1024);
+		assert_int_equal(csvw_add(&b, cases[i].in, cases[i].guard), 0);
+		assert_string_equal(b.data ? b.data : "", cases[i].out);
+		buf_release(&b);
+		char mem[256] = "";
+		FILE *f = fmemopen(mem, sizeof mem, "w");
+		assert_non_null(f);
+		assert_int_equal(csvw_put(f, cases[i].in, cases[i].guard), 0);
+		assert_int_equal(fclose(f), 0);
+		assert_string_equal(mem, cases[i].out);
+	}
+	struct buf b = BUF_INIT(4);
+	assert_int_equal(csvw_add(&b, NULL, 1), 0);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(csvw_add(&b, "too long", 0), -1);     /* the buffer's maximum */
+	buf_release(&b);
+	assert_true(csvw_formula("=x") && csvw_formula("-") && !csvw_formula("x=") && !csvw_formula(NULL));
+}
 
 static void test_router(void **state)
 {
@@ -351,6 +396,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_limits),
+		cmocka_unit_test(test_csvw),
 		cmocka_unit_test(test_router),
 		cmocka_unit_test(test_conf),
 		cmocka_unit_test(test_dept),

@@ -28,6 +28,7 @@
 #include "core/account.h"
 #include "core/audit.h"
 #include "core/conf.h"
+#include "core/csvw.h"
 #include "core/dept.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -1212,20 +1213,10 @@ static void export_row(struct req *r, json_t *e, const char *cells[NCOLS])
 		cells[k] = arena_strdup(r->arena, v[k]);
 }
 
+/* A cell of the catalogue's CSV: the entries' texts are staff's, guarded against formulas. */
 static void csv_cell(struct buf *b, const char *s, int last)
 {
-	int quote = strpbrk(s, ",\"\r\n") != NULL;
-	if (quote) {
-		buf_addch(b, '"');
-		for (const char *p = s; *p; p++) {
-			if (*p == '"')
-				buf_addch(b, '"');
-			buf_addch(b, *p);
-		}
-		buf_addch(b, '"');
-	} else {
-		buf_addstr(b, s);
-	}
+	csvw_add(b, s, 1);
 	buf_addstr(b, last ? "\r\n" : ",");
 }
 

@@ -38,6 +38,7 @@
 #include "apps/share/share_int.h"
 #include "core/audit.h"
 #include "core/calendar.h"
+#include "core/csvw.h"
 #include "core/desk.h"
 #include "core/jobs.h"
 #include "core/log.h"
@@ -1198,27 +1199,6 @@ static const char *cell(json_t *it, int c)
 	}
 }
 
-static void csv_field(FILE *f, const char *s)
-{
-	if (s == NULL)
-		s = "";
-	/* a leading = + - @ would be a formula in a spreadsheet: quote it behind an apostrophe */
-	int formula = *s == '=' || *s == '+' || *s == '-' || *s == '@';
-	if (strpbrk(s, ",\"\r\n") == NULL && !formula) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	if (formula)
-		fputc('\'', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 /* Streams every item of run w through fn (pages of EXPORT_PAGE).  0 or -1. */
 static int each_item(struct req *r, const struct run_row *w, int clear, int (*fn)(void *, json_t *), void *arg)
 {
@@ -1248,7 +1228,7 @@ static int csv_row(void *arg, json_t *it)
 	for (int c = 0; c < NCOLS; c++) {
 		if (c)
 			fputc(',', f);
-		csv_field(f, cell(it, c));
+		csvw_put(f, cell(it, c), 1);
 	}
 	fputs("\r\n", f);
 	return ferror(f) ? -1 : 0;
@@ -1352,7 +1332,7 @@ static void page_export(struct req *r)
 			for (int c = 0; c < NCOLS; c++) {
 				if (c)
 					fputc(',', f);
-				csv_field(f, head_cols[c]);
+				csvw_put(f, head_cols[c], 1);
 			}
 			fputs("\r\n", f);
 			rc = each_item(r, &w, clear, csv_row, f);

@@ -12,6 +12,7 @@
 #include "apps/share/gen.h"
 #include "apps/share/share_int.h"
 #include "core/audit.h"
+#include "core/csvw.h"
 #include "core/embed.h"
 #include "core/log.h"
 #include "core/validate.h"
@@ -1257,29 +1258,12 @@ struct csv_out {
 	int err;
 };
 
-static void csv_field(FILE *f, const char *s)
-{
-	if (s == NULL)
-		return;
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 static void csv_row(FILE *f, const char *const *v, int n)
 {
 	for (int i = 0; i < n; i++) {
 		if (i > 0)
 			fputc(',', f);
-		csv_field(f, v[i]);
+		csvw_put(f, v[i], 0);
 	}
 	fputc('\n', f);
 }

@@ -3,6 +3,7 @@
  * registry_scan into a file, limited to a view.
  */
 #include "engines/registry/transfer.h"
+#include "core/csvw.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -67,21 +68,6 @@ static const char *shown(struct exporter *x, int fi, const char *v, char *tmp, s
 
 /* ------------------------------------------------------------ CSV */
 
-static void csv_field(FILE *fp, const char *s)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, fp);
-		return;
-	}
-	putc('"', fp);
-	for (; *s != '\0'; s++) {
-		if (*s == '"')
-			putc('"', fp);
-		putc(*s, fp);
-	}
-	putc('"', fp);
-}
-
 static int csv_row(void *arg, const char *const *values)
 {
 	struct exporter *x = arg;
@@ -90,8 +76,8 @@ static int csv_row(void *arg, const char *const *values)
 		if (c > 0)
 			putc(',', x->fp);
 		const char *s = shown(x, x->cols[c], values[x->cols[c]], tmp, sizeof tmp);
-		if (s != NULL)
-			csv_field(x->fp, s);
+		if (csvw_put(x->fp, s, reg_csv_guarded(x->reg->def.fields[x->cols[c]].type)) != 0)
+			return x->io_error = 1;
 	}
 	fputs("\r\n", x->fp);
 	return ferror(x->fp) ? (x->io_error = 1) : 0;
@@ -312,7 +298,7 @@ static int begin(struct exporter *x, const char *part)
 		for (int c = 0; c < x->ncols; c++) {
 			if (c > 0)
 				putc(',', x->fp);
-			csv_field(x->fp, d->fields[x->cols[c]].name);
+			csvw_put(x->fp, d->fields[x->cols[c]].name, 1);
 		}
 		fputs("\r\n", x->fp);
 	} else {

@@ -4,6 +4,7 @@
  */
 #include "engines/registry/transfer.h"
 #include "core/buf.h"
+#include "core/csvw.h"
 #include "core/log.h"
 #include "core/validate.h"
 #include "core/xalloc.h"
@@ -508,6 +509,19 @@ static int take_header(struct imp_plan *p, int64_t row, const struct imp_cell *c
 	return bad;
 }
 
+/*
+ * The text of a cell for field f: in a CSV, a value our exports guarded
+ * against spreadsheet formulas ("'=...", core/csvw.h) loses the apostrophe,
+ * so an exported file imports unchanged.
+ */
+static const char *cell_text(const struct imp_plan *p, const struct reg_field *f, const struct imp_cell *cell)
+{
+	const char *t = cell->text;
+	if (p->format == IMP_FMT_CSV && t != NULL && t[0] == '\'' && reg_csv_guarded(f->type) && csvw_formula(t + 1))
+		return t + 1;
+	return t;
+}
+
 /* Pass 1: one row. */
 static int check_row(void *arg, int64_t row, const struct imp_cell *cells, int ncells)
 {
@@ -556,7 +570,7 @@ static int check_row(void *arg, int64_t row, const struct imp_cell *cells, int n
 			continue;
 		}
 		int is_null = 0;
-		enum msg_id why = reg_value_check(f, cell->text, canon, sizeof canon, &is_null);
+		enum msg_id why = reg_value_check(f, cell_text(p, f, cell), canon, sizeof canon, &is_null);
 		if (why != MSG_NONE) {
 			int textual = f->type == RT_TEXT || f->type == RT_ADDRESS || f->type == RT_IDCARD ||
 				      f->type == RT_USCC || f->type == RT_PHONE || f->type == RT_ENUM;
@@ -713,7 +727,7 @@ static int write_row(void *arg, int64_t row, const struct imp_cell *cells, int n
 		return 0;
 	for (int i = 0; i < d->nfields; i++) {
 		int c = p->field_col[i];
-		values[i] = c >= 0 && c < ncells ? cells[c].text : NULL;
+		values[i] = c >= 0 && c < ncells ? cell_text(p, &d->fields[i], &cells[c]) : NULL;
 	}
 	if (p->missing_any) {
 		/* Fields without a column keep their values in an existing record. */

@@ -120,6 +120,14 @@ struct reg_def {
  */
 int regdef_parse(const char *text, size_t len, struct reg_def **out, char **err);
 void regdef_free(struct reg_def *d);
+/*
+ * 1 for the types whose values a person or a department writes freely
+ * (text, address, enum): guarded against spreadsheet formulas in
+ * CSV exports, and the guard's apostrophe taken off on CSV import
+ * (core/csvw.h).  Identifiers, numbers, dates and booleans cannot start
+ * like a formula, or must not be changed (a negative amount).
+ */
+int reg_csv_guarded(enum reg_type t);
 const char *reg_type_name(enum reg_type t);     /* "text", "idcard", ... (format keywords) */
 const char *reg_type_label(enum reg_type t);    /* 文本, 身份证号, ... */
 const char *reg_share_name(enum reg_share s);   /* "unconditional" | "conditional" | "none" */

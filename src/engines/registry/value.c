@@ -426,3 +426,8 @@ void reg_value_mask(const struct reg_field *f, const char *canon, char *out, siz
 		return;
 	}
 }
+
+int reg_csv_guarded(enum reg_type t)
+{
+	return t == RT_TEXT || t == RT_ADDRESS || t == RT_ENUM;
+}
