@@ -539,7 +539,8 @@ static void test_generated(void **state)
 	static const struct {
 		int page;
 		size_t budget;
-	} modes[] = { { 0, 0 }, { 7, 0 }, { 1000, 1 }, { 333, 20000 } };
+		int in_tx;       /* inside a transaction: no read-ahead, A read after B */
+	} modes[] = { { 0, 0, 0 }, { 7, 0, 0 }, { 1000, 1, 0 }, { 333, 20000, 0 }, { 0, 0, 1 }, { 500, 0, 1 } };
 	for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
 		struct reg_cmp c;
 		memset(&g, 0, sizeof g);
@@ -547,7 +548,11 @@ static void test_generated(void **state)
 		c.page = modes[m].page;
 		c.mem_budget = modes[m].budget;
 		struct reg_cmp_cb cb = { on_diff, on_progress, &g };
+		if (modes[m].in_tx)
+			assert_int_equal(store_begin(W.st), STORE_OK);
 		assert_int_equal(reg_cmp_run(W.st, &c, &cb, &s), 0);
+		if (modes[m].in_tx)
+			store_rollback(W.st);
 		assert_int_equal(s.rows_a, NA);
 		assert_int_equal(s.rows_b, NB);
 		assert_int_equal(s.null_key_a, ws.null_key_a);
@@ -561,7 +566,7 @@ static void test_generated(void **state)
 			assert_int_equal(s.read_ahead, 0);   /* read again the usual way */
 		} else {
 			assert_int_equal(s.partitions, 1);
-			assert_int_equal(s.read_ahead, 1);
+			assert_int_equal(s.read_ahead, !modes[m].in_tx);
 		}
 		if (modes[m].page == 7)
 			assert_true(g.calls > (NA + NB) / 7);

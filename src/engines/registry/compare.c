@@ -1033,7 +1033,8 @@ int reg_cmp_run(struct store *st, const struct reg_cmp *c, const struct reg_cmp_
 		table_grow_to(&r.t, (size_t)nb * 2);
 	struct ahead ah;
 	pthread_t th;
-	int ahead = ahead_start(&r, &ah, &th) == 0;
+	/* Inside a transaction only this connection sees what the transaction wrote. */
+	int ahead = !store_in_tx(st) && ahead_start(&r, &ah, &th) == 0;
 	rc = read_b(&r, nb);
 	if (ahead)
 		ahead_end(&ah, th, rc != 0 || r.nparts > 0);

@@ -35,7 +35,9 @@
  * (store_open_again) in a second thread and kept packed in memory, so the
  * two reads overlap on two cores; when there is no second connection (an
  * in-memory database), when A does not fit in mem_budget, or when B must be
- * partitioned, A is read afterwards instead (stats.read_ahead says which):
+ * partitioned, or when st is inside a transaction (a second connection
+ * would not see what it wrote), A is read afterwards instead
+ * (stats.read_ahead says which):
  * the answer is the same either way, and memory may reach twice mem_budget.  Memory is bounded by mem_budget: when B does not fit, both
  * sides are partitioned by the key's hash into anonymous temporary files
  * (tmpfile(3)) and joined partition by partition (a grace hash join), so
