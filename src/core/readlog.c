@@ -208,7 +208,7 @@ int readlog_add_raw(const struct audit_entry *e, const char *kind, const char *e
 			  "ext is one line of JSON)");
 		return -1;
 	}
-	/* The line, in the order parse_fast reads it. */
+	/* The line: {"v":1,"at":T,"e":{...}|null,"kind":K,"ext":X} */
 	struct buf b = BUF_INIT(READLOG_LINE_MAX);
 	int bad = buf_addf(&b, "{\"v\":1,\"at\":%lld,\"e\":", (long long)time(NULL));
 	if (e != NULL) {
@@ -289,169 +289,6 @@ static char *detail_with_time(const char *detail, int64_t at)
 	return s ? s : xasprintf("{\"read_at\":%lld}", (long long)at);
 }
 
-/* One line, parsed: owns ext; strings point into l, or into the fast parser's buffers. */
-struct rec {
-	int64_t at;
-	int has_e;
-	struct audit_entry e;
-	const char *kind;
-	json_t *ext;
-	json_t *l;        /* the whole line, when jansson parsed it */
-};
-
-/* ---- the fast path: the exact shape readlog_add writes */
-
-struct lp {
-	const char *p, *end;
-};
-
-static int lit(struct lp *x, const char *s)
-{
-	size_t n = strlen(s);
-	if ((size_t)(x->end - x->p) < n || memcmp(x->p, s, n) != 0)
-		return -1;
-	x->p += n;
-	return 0;
-}
-
-static int num(struct lp *x, int64_t *v)
-{
-	int neg = 0;
-	uint64_t n = 0;
-	const char *start;
-	if (x->p < x->end && *x->p == '-') {
-		neg = 1;
-		x->p++;
-	}
-	start = x->p;
-	while (x->p < x->end && *x->p >= '0' && *x->p <= '9' && x->p - start < 18)
-		n = n * 10 + (uint64_t)(*x->p++ - '0');
-	if (x->p == start || (x->p < x->end && *x->p >= '0' && *x->p <= '9'))
-		return -1;
-	*v = neg ? -(int64_t)n : (int64_t)n;
-	return 0;
-}
-
-
-/* A JSON string (decoded into b, *out = b's text) or null (*out = NULL). */
-static int str(struct lp *x, struct buf *b, const char **out)
-{
-	buf_reset(b);
-	if (lit(x, "null") == 0) {
-		*out = NULL;
-		return 0;
-	}
-	if (lit(x, "\"") != 0)
-		return -1;
-	for (;;) {
-		const char *q = x->p;
-		while (q < x->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
-			q++;
-		if (buf_add(b, x->p, (size_t)(q - x->p)) != 0 || q == x->end || (unsigned char)*q < 0x20)
-			return -1;
-		x->p = q + 1;
-		if (*q == '"')
-			break;
-		if (x->p == x->end)
-			return -1;
-		char c = *x->p++, o;
-		unsigned cp, lo;
-		switch (c) {
-		case '"': case '\\': case '/': o = c; break;
-		case 'b': o = '\b'; break;
-		case 'f': o = '\f'; break;
-		case 'n': o = '\n'; break;
-		case 'r': o = '\r'; break;
-		case 't': o = '\t'; break;
-		case 'u':
-			if (x->end - x->p < 4 || parse_hex4(x->p, &cp) != 0 || cp == 0)
-				return -1;
-			x->p += 4;
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (x->end - x->p < 6 || x->p[0] != '\\' || x->p[1] != 'u' || parse_hex4(x->p + 2, &lo) != 0 ||
-				    lo < 0xdc00 || lo > 0xdfff)
-					return -1;
-				x->p += 6;
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-			} else if (cp >= 0xdc00 && cp <= 0xdfff) {
-				return -1;
-			}
-			char u[4];
-			size_t n;
-			if (cp < 0x80) {
-				u[0] = (char)cp, n = 1;
-			} else if (cp < 0x800) {
-				u[0] = (char)(0xc0 | (cp >> 6)), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
-			} else if (cp < 0x10000) {
-				u[0] = (char)(0xe0 | (cp >> 12)), u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-				u[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
-			} else {
-				u[0] = (char)(0xf0 | (cp >> 18)), u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-				u[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), u[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
-			}
-			if (buf_add(b, u, n) != 0)
-				return -1;
-			continue;
-		default:
-			return -1;
-		}
-		if (buf_addch(b, o) != 0)
-			return -1;
-	}
-	if (buf_add(b, "", 0) != 0)
-		return -1;
-	*out = b->data != NULL ? b->data : "";
-	return 0;
-}
-
-/* The flusher's buffers for the strings of one line. */
-enum { FS_ACTOR, FS_ACTION, FS_OBJECT, FS_IP, FS_DETAIL, FS_KIND, FS__MAX };
-static struct buf fs[FS__MAX];
-
-/* Parses a line of exactly readlog_add's shape; -1 for anything else (then jansson decides). */
-static int parse_fast(const char *p, size_t n, struct rec *r)
-{
-	struct lp x = { p, p + n };
-	int64_t v;
-	for (int i = 0; i < FS__MAX; i++)
-		if (fs[i].max == 0)
-			buf_init(&fs[i], READLOG_LINE_MAX);
-	if (lit(&x, "{\"v\":") != 0 || num(&x, &v) != 0 || v != 1 || lit(&x, ",\"at\":") != 0 || num(&x, &r->at) != 0 ||
-	    lit(&x, ",\"e\":") != 0)
-		return -1;
-	if (lit(&x, "null") == 0) {
-		r->has_e = 0;
-	} else if (lit(&x, "{\"actor_id\":") != 0 || num(&x, &r->e.actor_id) != 0 || lit(&x, ",\"actor\":") != 0 ||
-		   str(&x, &fs[FS_ACTOR], &r->e.actor) != 0 || lit(&x, ",\"action\":") != 0 ||
-		   str(&x, &fs[FS_ACTION], &r->e.action) != 0 || r->e.action == NULL || lit(&x, ",\"object\":") != 0 ||
-		   str(&x, &fs[FS_OBJECT], &r->e.object) != 0 || lit(&x, ",\"dept_id\":") != 0 ||
-		   num(&x, &r->e.dept_id) != 0 || lit(&x, ",\"ip\":") != 0 || str(&x, &fs[FS_IP], &r->e.ip) != 0 ||
-		   lit(&x, ",\"detail\":") != 0 || str(&x, &fs[FS_DETAIL], &r->e.detail) != 0 || lit(&x, "}") != 0) {
-		return -1;
-	} else {
-		r->has_e = 1;
-	}
-	if (lit(&x, ",\"kind\":") != 0 || str(&x, &fs[FS_KIND], &r->kind) != 0 || lit(&x, ",\"ext\":") != 0 ||
-	    x.end - x.p < 2 || x.end[-1] != '}')
-		return -1;
-	size_t xl = (size_t)(x.end - 1 - x.p);
-	if (xl == 4 && memcmp(x.p, "null", 4) == 0) {
-		r->ext = NULL;
-	} else {
-		r->ext = json_loadb(x.p, xl, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
-		if (r->ext == NULL)
-			return -1;
-	}
-	if ((r->kind == NULL) != (r->ext == NULL)) {
-		json_decref(r->ext);
-		r->ext = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- the general path: any JSON of the documented shape */
-
 /* A string or null member: 0 with *out (NULL for null), -1 when it is neither. */
 static int opt_str(json_t *v, const char **out)
 {
@@ -459,77 +296,60 @@ static int opt_str(json_t *v, const char **out)
 	return json_is_string(v) || json_is_null(v) ? 0 : -1;
 }
 
-static int parse_json(const char *p, size_t n, struct rec *r)
-{
-	json_error_t jerr;
-	json_t *e = NULL, *kind = NULL, *ext = NULL;
-	json_int_t v = 0, at = 0;
-	r->l = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
-	if (r->l == NULL || json_unpack_ex(r->l, &jerr, JSON_STRICT, "{s:I,s:I,s:o,s:o,s:o}", "v", &v, "at", &at, "e",
-					   &e, "kind", &kind, "ext", &ext) != 0) {
-		log_error("readlog: malformed line: %s", jerr.text);
-		return -1;
-	}
-	r->at = at;
-	if (v != 1 || opt_str(kind, &r->kind) != 0 || (r->kind == NULL) != json_is_null(ext)) {
-		log_error("readlog: malformed line (version %lld)", (long long)v);
-		return -1;
-	}
-	r->ext = r->kind != NULL ? json_incref(ext) : NULL;
-	if (json_is_object(e)) {
-		json_int_t actor_id = 0, dept_id = 0;
-		json_t *actor, *object, *ip, *detail;
-		if (json_unpack_ex(e, &jerr, JSON_STRICT, "{s:I,s:o,s:s,s:o,s:I,s:o,s:o}", "actor_id", &actor_id,
-				   "actor", &actor, "action", &r->e.action, "object", &object, "dept_id", &dept_id,
-				   "ip", &ip, "detail", &detail) != 0 ||
-		    opt_str(actor, &r->e.actor) != 0 || opt_str(object, &r->e.object) != 0 ||
-		    opt_str(ip, &r->e.ip) != 0 || opt_str(detail, &r->e.detail) != 0) {
-			log_error("readlog: malformed audit entry: %s", jerr.text);
-			return -1;
-		}
-		r->has_e = 1;
-		r->e.actor_id = actor_id;
-		r->e.dept_id = dept_id;
-	} else if (!json_is_null(e)) {
-		log_error("readlog: malformed line: \"e\" is not an object");
-		return -1;
-	}
-	return 0;
-}
-
 /* One line, in the open transaction: its audit entry, then its consumer. 0 or -1. */
 static int ingest_line(struct store *st, const char *p, size_t n)
 {
-	struct rec r;
+	json_error_t jerr;
+	json_t *l = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr), *e = NULL, *kind = NULL, *ext = NULL;
+	const char *k = NULL;
+	json_int_t v = 0, at = 0;
 	int rc = -1;
 
-	memset(&r, 0, sizeof r);
-	if (parse_fast(p, n, &r) != 0) {
-		memset(&r, 0, sizeof r);
-		if (parse_json(p, n, &r) != 0)
-			goto out;
+	if (l == NULL || json_unpack_ex(l, &jerr, JSON_STRICT, "{s:I,s:I,s:o,s:o,s:o}", "v", &v, "at", &at, "e", &e,
+					"kind", &kind, "ext", &ext) != 0) {
+		log_error("readlog: malformed line: %s", jerr.text);
+		goto out;
 	}
-	if (r.has_e) {
-		char *d = detail_with_time(r.e.detail, r.at);
-		r.e.detail = d;
-		int arc = audit_append(st, &r.e);
+	if (v != 1 || opt_str(kind, &k) != 0 || (k == NULL) != json_is_null(ext)) {
+		log_error("readlog: malformed line (version %lld)", (long long)v);
+		goto out;
+	}
+	if (json_is_object(e)) {
+		json_int_t actor_id = 0, dept_id = 0;
+		json_t *actor, *object, *ip, *detail;
+		struct audit_entry a = { 0 };
+		if (json_unpack_ex(e, &jerr, JSON_STRICT, "{s:I,s:o,s:s,s:o,s:I,s:o,s:o}", "actor_id", &actor_id,
+				   "actor", &actor, "action", &a.action, "object", &object, "dept_id", &dept_id, "ip",
+				   &ip, "detail", &detail) != 0 ||
+		    opt_str(actor, &a.actor) != 0 || opt_str(object, &a.object) != 0 || opt_str(ip, &a.ip) != 0 ||
+		    opt_str(detail, &a.detail) != 0) {
+			log_error("readlog: malformed audit entry: %s", jerr.text);
+			goto out;
+		}
+		a.actor_id = actor_id;
+		a.dept_id = dept_id;
+		char *d = detail_with_time(a.detail, at);
+		a.detail = d;
+		int arc = audit_append(st, &a);
 		free(d);
 		if (arc != 0)
 			goto out;
+	} else if (!json_is_null(e)) {
+		log_error("readlog: malformed line: \"e\" is not an object");
+		goto out;
 	}
-	if (r.kind != NULL) {
-		readlog_apply_fn fn = consumer_of(r.kind);
+	if (k != NULL) {
+		readlog_apply_fn fn = consumer_of(k);
 		if (fn == NULL) {
-			log_error("readlog: no consumer for kind %s", r.kind);
+			log_error("readlog: no consumer for kind %s", k);
 			goto out;
 		}
-		if (fn(st, R.keys, r.ext, r.at) != 0)
+		if (fn(st, R.keys, ext, at) != 0)
 			goto out;
 	}
 	rc = 0;
 out:
-	json_decref(r.ext);
-	json_decref(r.l);
+	json_decref(l);
 	return rc;
 }
 
@@ -968,8 +788,6 @@ static void release(void)
 	free(R.buf);
 	R.buf = NULL;
 	R.cap = 0;
-	for (int i = 0; i < FS__MAX; i++)
-		buf_release(&fs[i]);
 	store_close(R.st);
 	R.st = NULL;
 }

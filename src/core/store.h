@@ -122,6 +122,8 @@ struct store_row {
 	const size_t *len;
 };
 typedef int (*store_row_fn)(void *arg, const struct store_row *row);
+/* Parses a whole decimal int64 (optional '-'), nothing else, e.g. an integer cell.  0 or -1. */
+int store_parse_int(const char *s, int64_t *out);
 int store_each(struct store *st, const char *sql, const struct sval *params, int nparams, store_row_fn fn,
 	       void *arg);
 /* Multi-statement script without parameters (migrations); not cached. */

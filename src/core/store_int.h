@@ -99,7 +99,4 @@ void rb_end_row(struct res_builder *b);
 struct store_res *rb_finish(struct res_builder *b);
 void rb_release(struct res_builder *b);
 
-/* Parses a whole decimal int64 (optional '-'), nothing else.  0 or -1. */
-int store_parse_int(const char *s, int64_t *out);
-
 #endif

@@ -275,6 +275,22 @@ struct sq_sink {
 	int stopped;         /* fn's positive value */
 };
 
+/* Cell c of the current row: NULL for SQL NULL, else its text or blob bytes (*len of them). */
+static const char *sq_cell(sqlite3_stmt *stmt, int c, size_t *len)
+{
+	int type = sqlite3_column_type(stmt, c);
+	const char *p = NULL;
+	if (type == SQLITE_BLOB)
+		p = sqlite3_column_blob(stmt, c);
+	else if (type != SQLITE_NULL)
+		p = (const char *)sqlite3_column_text(stmt, c);
+	/* an empty blob comes back as a NULL pointer: keep it a value */
+	if (p == NULL && type != SQLITE_NULL)
+		p = "";
+	*len = p ? (size_t)sqlite3_column_bytes(stmt, c) : 0;
+	return p;
+}
+
 /* Runs sql; with rb, collects the rows; with sink, gives them to its fn. */
 static int sq_run(struct store *st, const char *sql, const struct sval *params, int nparams,
 		  struct res_builder *rb, struct sq_sink *sink, int64_t *changes)
@@ -306,18 +322,8 @@ static int sq_run(struct store *st, const char *sql, const struct sval *params, 
 			goto out;
 		}
 		if (sink != NULL) {
-			for (int c = 0; c < cols; c++) {
-				int type = sqlite3_column_type(s->stmt, c);
-				const char *p = NULL;
-				if (type == SQLITE_BLOB)
-					p = sqlite3_column_blob(s->stmt, c);
-				else if (type != SQLITE_NULL)
-					p = (const char *)sqlite3_column_text(s->stmt, c);
-				if (p == NULL && type != SQLITE_NULL)
-					p = "";
-				sink->v[c] = p;
-				sink->len[c] = p ? (size_t)sqlite3_column_bytes(s->stmt, c) : 0;
-			}
+			for (int c = 0; c < cols; c++)
+				sink->v[c] = sq_cell(s->stmt, c, &sink->len[c]);
 			struct store_row row = { cols, sink->v, sink->len };
 			int frc = sink->fn(sink->arg, &row);
 			if (frc > 0) {
@@ -329,18 +335,9 @@ static int sq_run(struct store *st, const char *sql, const struct sval *params, 
 		if (rb == NULL)
 			continue;
 		for (int c = 0; c < cols; c++) {
-			const void *p;
-			int type = sqlite3_column_type(s->stmt, c);
-			if (type == SQLITE_NULL)
-				p = NULL;
-			else if (type == SQLITE_BLOB)
-				p = sqlite3_column_blob(s->stmt, c);
-			else
-				p = sqlite3_column_text(s->stmt, c);
-			/* an empty blob comes back as a NULL pointer: keep it a value */
-			if (p == NULL && type != SQLITE_NULL)
-				p = "";
-			if (rb_add(rb, p, p ? (size_t)sqlite3_column_bytes(s->stmt, c) : 0) != 0) {
+			size_t len;
+			const char *p = sq_cell(s->stmt, c, &len);
+			if (rb_add(rb, p, len) != 0) {
 				store_seterr(st, "result larger than %zu bytes", (size_t)STORE_RES_MAX);
 				rc = STORE_ERR;
 				goto out;

@@ -87,25 +87,6 @@ size_t utf8_seq_len(const char *s, size_t n)
 	return utf8_seq((const unsigned char *)s, n, &cp);
 }
 
-int parse_hex4(const char *p, unsigned *out)
-{
-	unsigned v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 size_t utf8_chars(const char *s, size_t len)
 {
 	size_t n = 0;

@@ -19,8 +19,6 @@ int validate_utf8(const char *s, size_t len);
  * available): 1 for ASCII, 2-4, or 0 when ill-formed (Unicode table 3-7).
  */
 size_t utf8_seq_len(const char *s, size_t n);
-/* The value of the four hex digits at p (either case) in *out: 0, or -1 when one is not a hex digit. */
-int parse_hex4(const char *p, unsigned *out);
 /* Number of code points of valid UTF-8 text. */
 size_t utf8_chars(const char *s, size_t len);
 /*

@@ -394,11 +394,11 @@ static void test_bad_line_set_aside(void **state)
 			     "{\"v\":1,\"at\":1,\"e\":null,\"kind\":null,\"ext\":null,\"extra\":1}\n"
 			     "{\"v\":1,\"at\":1,\"e\":{\"actor_id\":1,\"actor\":\"x\",\"action\":\"t\",\"object\":\"\\ud800\","
 			     "\"dept_id\":1,\"ip\":null,\"detail\":null},\"kind\":null,\"ext\":null}\n"
-			     /* the general path: other order, spaces, escapes */
+			     /* another member order, spaces, escapes */
 			     "{ \"ext\": null, \"kind\": null, \"at\": 1700000005, \"v\": 1, \"e\": {\"detail\": \"{}\", "
 			     "\"ip\": \"::1\", \"dept_id\": 3, \"object\": \"esc:\\u00e9\\ud83d\\ude00\\t\\/\", "
 			     "\"action\": \"test.general\", \"actor\": null, \"actor_id\": 0} }\n"
-			     /* the fast path with escapes */
+			     /* readlog_add's own shape, with escapes */
 			     "{\"v\":1,\"at\":1700000006,\"e\":{\"actor_id\":0,\"actor\":\"\\\"q\\\"\",\"action\":"
 			     "\"test.fast\",\"object\":\"esc:\\u00e9\\ud83d\\ude00\\t\\/\",\"dept_id\":3,\"ip\":null,"
 			     "\"detail\":\"{\\\"a\\\":1}\"},\"kind\":null,\"ext\":null}\n"

@@ -708,16 +708,8 @@ static void page_view(const struct store_res *res, int i, int np, struct view *v
 /* One streamed row as a view (columns as page_view); 0, or -1 when _id is not an integer. */
 static int row_view(const struct store_row *row, int np, struct view *v)
 {
-	const char *p = row->v[0];
-	int64_t id = 0;
-	if (p == NULL || *p == '\0')
+	if (store_parse_int(row->v[0], &v->id) != 0)
 		return -1;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9' || id > (INT64_MAX - 9) / 10)
-			return -1;
-		id = id * 10 + (*p - '0');
-	}
-	v->id = id;
 	v->flags = NULL;
 	v->key = row->v[1];
 	v->keylen = row->len[1];
@@ -924,7 +916,6 @@ static void *ahead_main(void *arg)
 /* Starts reading A ahead; 0, or -1 when it cannot (no second connection, no thread). */
 static int ahead_start(struct run *r, struct ahead *ah, pthread_t *th)
 {
-	memset(ah, 0, sizeof *ah);
 	ah->r = r;
 	char *err = NULL;
 	if (store_open_again(r->st, &ah->st, &err) != 0) {
@@ -1033,24 +1024,19 @@ int reg_cmp_run(struct store *st, const struct reg_cmp *c, const struct reg_cmp_
 		table_grow_to(&r.t, (size_t)nb * 2);
 	struct ahead ah;
 	pthread_t th;
+	memset(&ah, 0, sizeof ah);     /* cleared below whether or not it ran */
 	/* Inside a transaction only this connection sees what the transaction wrote. */
 	int ahead = !store_in_tx(st) && ahead_start(&r, &ah, &th) == 0;
 	rc = read_b(&r, nb);
 	if (ahead)
 		ahead_end(&ah, th, rc != 0 || r.nparts > 0);
-	if (rc != 0) {
-		table_clear(&ah.t);
-		goto out;
-	}
-	if (ahead && ah.state == AH_DONE && r.nparts == 0) {
+	if (rc == 0 && ahead && ah.state == AH_DONE && r.nparts == 0) {
 		out->read_ahead = 1;
 		rc = probe_ahead(&r, &ah);
-		table_clear(&ah.t);
-	} else {
-		if (ahead)
-			table_clear(&ah.t);
+	} else if (rc == 0) {
 		rc = read_a(&r);
 	}
+	table_clear(&ah.t);
 	if (rc != 0)
 		goto out;
 	if (r.nparts > 0)

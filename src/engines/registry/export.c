@@ -298,7 +298,7 @@ static int begin(struct exporter *x, const char *part)
 		for (int c = 0; c < x->ncols; c++) {
 			if (c > 0)
 				putc(',', x->fp);
-			csvw_put(x->fp, d->fields[x->cols[c]].name, 1);
+			csvw_put(x->fp, d->fields[x->cols[c]].name, 0);
 		}
 		fputs("\r\n", x->fp);
 	} else {

@@ -106,8 +106,19 @@ static size_t unescape_x(char *s, size_t n)
 	size_t o = 0;
 	for (size_t i = 0; i < n;) {
 		unsigned v = 0;
-		int ok = i + 7 <= n && s[i] == '_' && s[i + 1] == 'x' && s[i + 6] == '_' &&
-			 parse_hex4(s + i + 2, &v) == 0;
+		int ok = i + 7 <= n && s[i] == '_' && s[i + 1] == 'x' && s[i + 6] == '_';
+		for (int k = 2; ok && k < 6; k++) {
+			char c = s[i + k];
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= (unsigned)(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v |= (unsigned)(c - 'a' + 10);
+			else if (c >= 'A' && c <= 'F')
+				v |= (unsigned)(c - 'A' + 10);
+			else
+				ok = 0;
+		}
 		if (ok && v >= 0xD800 && v <= 0xDFFF)
 			ok = 0;
 		if (!ok) {
